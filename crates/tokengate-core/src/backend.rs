@@ -1,0 +1,128 @@
+//! The crypto backend: keys parsed once into the backend's own verifying keys.
+
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!("tokengate-core needs a crypto backend: enable `aws-lc-rs` (default) or `rust-crypto`");
+
+#[cfg(feature = "aws-lc-rs")]
+mod imp {
+    use aws_lc_rs::{hmac, signature};
+
+    use crate::Algorithm;
+    use crate::der::{self, Curve};
+    use crate::error::ConfigError;
+
+    /// Parsed verification material (aws-lc-rs).
+    pub(crate) enum Material {
+        Hmac(hmac::Key),
+        Public(signature::ParsedPublicKey),
+    }
+
+    fn rejected(what: &str, e: impl std::fmt::Display) -> ConfigError {
+        ConfigError::InvalidKey(format!("{what}: {e}"))
+    }
+
+    impl Material {
+        pub(crate) fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Material, ConfigError> {
+            let algorithm = match alg {
+                Algorithm::HS384 => hmac::HMAC_SHA384,
+                Algorithm::HS512 => hmac::HMAC_SHA512,
+                _ => hmac::HMAC_SHA256,
+            };
+            Ok(Material::Hmac(hmac::Key::new(algorithm, secret)))
+        }
+
+        pub(crate) fn rsa(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Material, ConfigError> {
+            let params: &'static signature::RsaParameters = match alg {
+                Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+                Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+                Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+                Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+                Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+                _ => &signature::RSA_PSS_2048_8192_SHA512,
+            };
+            signature::ParsedPublicKey::new(params, der::encode_pkcs1(n, e))
+                .map(Material::Public)
+                .map_err(|e| rejected("RSA public key", e))
+        }
+
+        pub(crate) fn ec(_alg: Algorithm, curve: Curve, point: &[u8]) -> Result<Material, ConfigError> {
+            let algorithm: &'static signature::EcdsaVerificationAlgorithm = match curve {
+                Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
+                Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+            };
+            signature::ParsedPublicKey::new(algorithm, point)
+                .map(Material::Public)
+                .map_err(|e| rejected("EC public key", e))
+        }
+
+        pub(crate) fn ed25519(x: &[u8]) -> Result<Material, ConfigError> {
+            signature::ParsedPublicKey::new(&signature::ED25519, x)
+                .map(Material::Public)
+                .map_err(|e| rejected("Ed25519 public key", e))
+        }
+
+        pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+            match self {
+                Material::Hmac(key) => hmac::verify(key, message, sig).is_ok(),
+                Material::Public(key) => key.verify_sig(message, sig).is_ok(),
+            }
+        }
+    }
+}
+
+#[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+mod imp {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::DecodingKey;
+
+    use crate::Algorithm;
+    use crate::der::Curve;
+    use crate::error::ConfigError;
+
+    /// Verification material (RustCrypto, through jsonwebtoken).
+    pub(crate) struct Material {
+        alg: Algorithm,
+        key: DecodingKey,
+    }
+
+    fn rejected(what: &str, e: impl std::fmt::Display) -> ConfigError {
+        ConfigError::InvalidKey(format!("{what}: {e}"))
+    }
+
+    impl Material {
+        pub(crate) fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Material, ConfigError> {
+            DecodingKey::from_secret(secret).map(|key| Material { alg, key }).map_err(|e| rejected("HMAC secret", e))
+        }
+
+        pub(crate) fn rsa(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Material, ConfigError> {
+            Ok(Material { alg, key: DecodingKey::from_rsa_raw_components(n, e) })
+        }
+
+        pub(crate) fn ec(alg: Algorithm, _curve: Curve, point: &[u8]) -> Result<Material, ConfigError> {
+            let coords = point.get(1..).unwrap_or_default();
+            let (x, y) = coords.split_at(coords.len() / 2);
+            DecodingKey::from_ec_components(&URL_SAFE_NO_PAD.encode(x), &URL_SAFE_NO_PAD.encode(y))
+                .map(|key| Material { alg, key })
+                .map_err(|e| rejected("EC public key", e))
+        }
+
+        pub(crate) fn ed25519(x: &[u8]) -> Result<Material, ConfigError> {
+            DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(x))
+                .map(|key| Material { alg: Algorithm::EdDSA, key })
+                .map_err(|e| rejected("Ed25519 public key", e))
+        }
+
+        pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+            // Use the RustCrypto provider directly: jsonwebtoken's process default is
+            // ambiguous when another crate also enables its aws-lc-rs backend.
+            let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+            match (provider.verifier_factory)(&self.alg, &self.key) {
+                Ok(verifier) => verifier.verify(message, &sig.to_vec()).is_ok(),
+                Err(_) => false,
+            }
+        }
+    }
+}
+
+pub(crate) use imp::Material;

@@ -1,0 +1,415 @@
+//! Strict JSON reading for untrusted header and claims: no duplicate member names at any
+//! level, nesting bounded, in a single pass with no intermediate tree.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+use crate::error::{AuthError, ErrorKind};
+
+/// How deep objects and arrays may nest in a header or claims set (the top level is 1).
+pub const MAX_DEPTH: usize = 16;
+
+const DUPLICATE: &str = "tokengate: duplicate member";
+const TOO_DEEP: &str = "tokengate: nesting too deep";
+
+pub(crate) fn duplicate<E: de::Error>() -> E {
+    E::custom(DUPLICATE)
+}
+
+/// Maps a serde_json error from the strict readers to the matching kind.
+pub(crate) fn classify(err: &serde_json::Error, what: &'static str) -> AuthError {
+    let msg = err.to_string();
+    if msg.starts_with(DUPLICATE) {
+        AuthError::with_detail(ErrorKind::DuplicateMember, what)
+    } else if msg.starts_with(TOO_DEEP) {
+        AuthError::with_detail(ErrorKind::NestingTooDeep, what)
+    } else {
+        AuthError::with_detail(ErrorKind::InvalidJson, what)
+    }
+}
+
+/// A member name, borrowed from the input when it has no escapes.
+pub(crate) struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+}
+
+/// Consumes any value, checking duplicates and depth; `depth` is the depth of the
+/// container this value sits in.
+#[derive(Clone, Copy)]
+pub(crate) struct Strict {
+    pub(crate) depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Strict {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Drains a map at `depth` (its own depth), checking member names.
+pub(crate) fn drain_map<'de, A: MapAccess<'de>>(mut map: A, depth: usize) -> Result<(), A::Error> {
+    if depth > MAX_DEPTH {
+        return Err(de::Error::custom(TOO_DEEP));
+    }
+    let mut seen: Vec<Cow<'de, str>> = Vec::new();
+    while let Some(key) = map.next_key_seed(KeySeed)? {
+        if seen.contains(&key) {
+            return Err(duplicate());
+        }
+        seen.push(key);
+        map.next_value_seed(Strict { depth })?;
+    }
+    Ok(())
+}
+
+/// Drains a sequence at `depth` (its own depth).
+pub(crate) fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A, depth: usize) -> Result<(), A::Error> {
+    if depth > MAX_DEPTH {
+        return Err(de::Error::custom(TOO_DEEP));
+    }
+    while seq.next_element_seed(Strict { depth })?.is_some() {}
+    Ok(())
+}
+
+macro_rules! accept_scalars {
+    ($ret:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($ret)
+        }
+    };
+}
+
+impl<'de> Visitor<'de> for Strict {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    accept_scalars!(());
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        drain_map(map, self.depth + 1)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        drain_seq(seq, self.depth + 1)
+    }
+}
+
+/// A member value that is read as `T` when it has the expected JSON type, and noted as
+/// invalid (but still consumed and checked) when it does not.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) enum Field<T> {
+    #[default]
+    Absent,
+    Valid(T),
+    Invalid,
+}
+
+impl<T> Field<T> {
+    pub(crate) fn is_present(&self) -> bool {
+        !matches!(self, Field::Absent)
+    }
+}
+
+/// Reads a string member.
+pub(crate) struct StrField;
+
+impl<'de> Visitor<'de> for StrField {
+    type Value = Field<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Field::Valid(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Field::Valid(v))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        drain_map(map, 2).map(|()| Field::Invalid)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq, 2).map(|()| Field::Invalid)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StrField {
+    type Value = Field<String>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Reads an array of strings (or a single string, when `single` allows it).
+pub(crate) struct StrListField {
+    pub(crate) single: bool,
+}
+
+struct StrListElem;
+
+impl<'de> Visitor<'de> for StrListElem {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+    accept_scalars_but_str!();
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        drain_map(map, 3).map(|()| None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq, 3).map(|()| None)
+    }
+}
+
+macro_rules! accept_scalars_but_str {
+    () => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    };
+}
+use accept_scalars_but_str;
+
+impl<'de> DeserializeSeed<'de> for StrListElem {
+    type Value = Option<String>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrListField {
+    type Value = Field<Vec<String>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of strings")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(if self.single { Field::Valid(vec![v.to_owned()]) } else { Field::Invalid })
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        drain_map(map, 2).map(|()| Field::Invalid)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        while let Some(item) = seq.next_element_seed(StrListElem)? {
+            match item {
+                Some(s) => out.push(s),
+                None => ok = false,
+            }
+        }
+        Ok(if ok { Field::Valid(out) } else { Field::Invalid })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StrListField {
+    type Value = Field<Vec<String>>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Reads a NumericDate (RFC 7519 section 2): a non-negative number of seconds, possibly
+/// fractional (truncated), no later than the year 9999.
+pub(crate) struct DateField;
+
+/// The largest accepted NumericDate: 9999-12-31T23:59:59Z.
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+impl<'de> Visitor<'de> for DateField {
+    type Value = Field<i64>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a NumericDate")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(if (0..=MAX_NUMERIC_DATE).contains(&v) { Field::Valid(v) } else { Field::Invalid })
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(match i64::try_from(v) {
+            Ok(v) if v <= MAX_NUMERIC_DATE => Field::Valid(v),
+            _ => Field::Invalid,
+        })
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        Ok(if v.is_finite() && v >= 0.0 && v <= MAX_NUMERIC_DATE as f64 {
+            Field::Valid(v.trunc() as i64)
+        } else {
+            Field::Invalid
+        })
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        drain_map(map, 2).map(|()| Field::Invalid)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq, 2).map(|()| Field::Invalid)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for DateField {
+    type Value = Field<i64>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Reads a boolean member.
+pub(crate) struct BoolField;
+
+impl<'de> Visitor<'de> for BoolField {
+    type Value = Field<bool>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Field::Valid(v))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        drain_map(map, 2).map(|()| Field::Invalid)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq, 2).map(|()| Field::Invalid)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for BoolField {
+    type Value = Field<bool>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Checks that `bytes` is one JSON value with no duplicate member names and bounded
+/// nesting. Used for JSON that is not otherwise read member by member.
+pub fn check_strict(bytes: &[u8]) -> Result<(), AuthError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    Strict { depth: 0 }.deserialize(&mut de).and_then(|()| de.end()).map_err(|e| classify(&e, "json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_at_any_level_are_found() {
+        assert_eq!(check_strict(br#"{"a":1,"a":2}"#).map_err(|e| e.kind()), Err(ErrorKind::DuplicateMember));
+        assert_eq!(check_strict(br#"{"a":{"b":1,"b":2}}"#).map_err(|e| e.kind()), Err(ErrorKind::DuplicateMember));
+        assert_eq!(
+            check_strict(br#"{"a":[{"b":1,"\u0062":2}]}"#).map_err(|e| e.kind()),
+            Err(ErrorKind::DuplicateMember)
+        );
+        assert!(check_strict(br#"{"a":{"a":1},"b":[1,2,{"a":1}]}"#).is_ok());
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(check_strict(ok.as_bytes()).is_ok());
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(check_strict(deep.as_bytes()).map_err(|e| e.kind()), Err(ErrorKind::NestingTooDeep));
+        let very_deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(check_strict(very_deep.as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,361 @@
+//! [`Key`]: verification key material pinned to exactly one algorithm.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
+
+use crate::Algorithm;
+use crate::backend::Material;
+use crate::der::{self, Curve, PublicKeyDer};
+use crate::error::{AuthError, ConfigError, ErrorKind};
+
+/// The smallest RSA modulus accepted, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// A verification key, pinned to one [`Algorithm`], with an optional `kid`.
+///
+/// Keys are parsed once, when built, into the crypto backend's own verifying keys; a
+/// clone is one reference-count increment.
+///
+/// ```
+/// use tokengate_core::{Algorithm, Key};
+/// let key = Key::hmac(Algorithm::HS256, b"a secret of at least thirty-two bytes!").unwrap().with_kid("k1");
+/// assert_eq!(key.algorithm(), Algorithm::HS256);
+/// assert_eq!(key.kid(), Some("k1"));
+/// // Short secrets are refused at configuration time.
+/// assert!(Key::hmac(Algorithm::HS256, b"short").is_err());
+/// ```
+#[derive(Clone)]
+pub struct Key {
+    inner: Arc<KeyInner>,
+}
+
+struct KeyInner {
+    kid: Option<String>,
+    alg: Algorithm,
+    issuer: Option<Arc<str>>,
+    generation: u64,
+    material: Arc<Material>,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.inner.kid)
+            .field("alg", &self.inner.alg)
+            .field("issuer", &self.inner.issuer)
+            .field("generation", &self.inner.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The minimum HMAC secret length for an algorithm: the hash output size (RFC 7518 3.2).
+pub fn min_hmac_len(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
+
+fn alg_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::RS256 => "RS256",
+        Algorithm::RS384 => "RS384",
+        Algorithm::RS512 => "RS512",
+        Algorithm::PS256 => "PS256",
+        Algorithm::PS384 => "PS384",
+        Algorithm::PS512 => "PS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::ES384 => "ES384",
+        _ => "EdDSA",
+    }
+}
+
+/// The name of an algorithm as it appears in a JOSE header.
+pub fn algorithm_name(alg: Algorithm) -> &'static str {
+    alg_name(alg)
+}
+
+fn mismatch(alg: Algorithm, reason: &'static str) -> ConfigError {
+    ConfigError::KeyAlgorithmMismatch { alg: alg_name(alg).to_owned(), reason }
+}
+
+fn is_rsa(alg: Algorithm) -> bool {
+    matches!(
+        alg,
+        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512
+    )
+}
+
+fn b64(field: &str, what: &str) -> Result<Vec<u8>, ConfigError> {
+    URL_SAFE_NO_PAD
+        .decode(field.trim_end_matches('='))
+        .map_err(|_| ConfigError::InvalidKey(format!("{what} is not base64url")))
+}
+
+impl Key {
+    fn build(alg: Algorithm, material: Material) -> Key {
+        Key { inner: Arc::new(KeyInner { kid: None, alg, issuer: None, generation: 0, material: Arc::new(material) }) }
+    }
+
+    fn rebuild(&self, f: impl FnOnce(&mut KeyInner)) -> Key {
+        let mut inner = KeyInner {
+            kid: self.inner.kid.clone(),
+            alg: self.inner.alg,
+            issuer: self.inner.issuer.clone(),
+            generation: self.inner.generation,
+            material: Arc::clone(&self.inner.material),
+        };
+        f(&mut inner);
+        Key { inner: Arc::new(inner) }
+    }
+
+    /// An HMAC key. The secret must be at least as long as the hash output (32, 48 or 64
+    /// bytes for HS256, HS384, HS512).
+    pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Key, ConfigError> {
+        if !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+            return Err(mismatch(alg, "an HMAC secret can only be used with HS256, HS384 or HS512"));
+        }
+        let min = min_hmac_len(alg);
+        if secret.len() < min {
+            return Err(ConfigError::WeakSecret { alg: alg_name(alg), min, got: secret.len() });
+        }
+        Ok(Key::build(alg, Material::hmac(alg, secret)?))
+    }
+
+    /// An RSA public key from its modulus and exponent (big-endian bytes).
+    pub fn rsa_components(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Key, ConfigError> {
+        if !is_rsa(alg) {
+            return Err(mismatch(alg, "an RSA key can only be used with RS* or PS*"));
+        }
+        let n = n.get(n.iter().position(|&b| b != 0).unwrap_or(n.len())..).unwrap_or_default();
+        let bits = n.first().map_or(0, |&top| (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize));
+        if bits < MIN_RSA_BITS {
+            return Err(ConfigError::WeakRsaKey { bits });
+        }
+        if bits > 8192 {
+            return Err(ConfigError::UnsupportedKey("RSA modulus over 8192 bits".into()));
+        }
+        Ok(Key::build(alg, Material::rsa(alg, n, e)?))
+    }
+
+    /// An ECDSA public key from its uncompressed point coordinates.
+    pub fn ec_components(alg: Algorithm, x: &[u8], y: &[u8]) -> Result<Key, ConfigError> {
+        let (curve, len) = match alg {
+            Algorithm::ES256 => (Curve::P256, 32),
+            Algorithm::ES384 => (Curve::P384, 48),
+            _ => return Err(mismatch(alg, "an EC key can only be used with ES256 or ES384")),
+        };
+        if x.len() != len || y.len() != len {
+            return Err(mismatch(alg, "EC coordinates do not match the curve size"));
+        }
+        let mut point = Vec::with_capacity(1 + 2 * len);
+        point.push(4);
+        point.extend_from_slice(x);
+        point.extend_from_slice(y);
+        Ok(Key::build(alg, Material::ec(alg, curve, &point)?))
+    }
+
+    /// An Ed25519 public key from its 32 bytes.
+    pub fn ed25519(x: &[u8]) -> Result<Key, ConfigError> {
+        if x.len() != 32 {
+            return Err(ConfigError::InvalidKey("an Ed25519 public key is 32 bytes".into()));
+        }
+        Ok(Key::build(Algorithm::EdDSA, Material::ed25519(x)?))
+    }
+
+    /// A public key from DER: an X.509 `SubjectPublicKeyInfo` (RSA, EC P-256/P-384,
+    /// Ed25519) or a PKCS#1 `RSAPublicKey`.
+    pub fn from_der(alg: Algorithm, der: &[u8]) -> Result<Key, ConfigError> {
+        match der::parse_public_key(der)? {
+            PublicKeyDer::Rsa { n, e } => Key::rsa_components(alg, &n, &e),
+            PublicKeyDer::Ec { curve, point } => {
+                let want = match curve {
+                    Curve::P256 => Algorithm::ES256,
+                    Curve::P384 => Algorithm::ES384,
+                };
+                if alg != want {
+                    return Err(mismatch(alg, "the key's curve does not fit the algorithm"));
+                }
+                Ok(Key::build(alg, Material::ec(alg, curve, &point)?))
+            }
+            PublicKeyDer::Ed25519 { x } => {
+                if alg != Algorithm::EdDSA {
+                    return Err(mismatch(alg, "an Ed25519 key can only be used with EdDSA"));
+                }
+                Key::ed25519(&x)
+            }
+        }
+    }
+
+    /// A public key from PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`).
+    ///
+    /// ```
+    /// use tokengate_core::{Algorithm, Key};
+    /// let pem = "-----BEGIN PUBLIC KEY-----\n\
+    ///            MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n\
+    ///            -----END PUBLIC KEY-----\n";
+    /// let key = Key::from_pem(Algorithm::EdDSA, pem.as_bytes()).unwrap();
+    /// assert_eq!(key.algorithm(), Algorithm::EdDSA);
+    /// ```
+    pub fn from_pem(alg: Algorithm, pem: &[u8]) -> Result<Key, ConfigError> {
+        let parsed = pem::parse(pem).map_err(|e| ConfigError::InvalidKey(format!("PEM: {e}")))?;
+        match parsed.tag() {
+            "PUBLIC KEY" | "RSA PUBLIC KEY" => Key::from_der(alg, parsed.contents()),
+            "CERTIFICATE" => Err(ConfigError::UnsupportedKey("certificates; give the public key".into())),
+            tag if tag.contains("PRIVATE") => {
+                Err(ConfigError::InvalidKey("a private key was given where a public key belongs".into()))
+            }
+            tag => Err(ConfigError::InvalidKey(format!("unexpected PEM label {tag:?}"))),
+        }
+    }
+
+    /// A key from a JWK, using its `alg` or, when absent, the algorithm its `kty`/`crv`
+    /// imply (see [`default_algorithm`]). Keys with `use: "enc"` or `key_ops` without
+    /// `verify` are refused, as are RSA moduli under 2048 bits.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Key, ConfigError> {
+        let common = &jwk.common;
+        match &common.public_key_use {
+            Some(PublicKeyUse::Encryption) => return Err(ConfigError::EncryptionKey),
+            Some(PublicKeyUse::Other(other)) => {
+                return Err(ConfigError::UnsupportedKey(format!("use {other:?}")));
+            }
+            _ => {}
+        }
+        if let Some(ops) = &common.key_operations
+            && !ops.iter().any(|op| matches!(op, KeyOperations::Verify))
+        {
+            return Err(ConfigError::EncryptionKey);
+        }
+        let alg = match common.key_algorithm {
+            None => default_algorithm(jwk)?,
+            Some(KeyAlgorithm::RSA1_5 | KeyAlgorithm::RSA_OAEP | KeyAlgorithm::RSA_OAEP_256) => {
+                return Err(ConfigError::EncryptionKey);
+            }
+            Some(ka) => Algorithm::try_from(ka).map_err(|_| ConfigError::UnsupportedKey(format!("alg {ka}")))?,
+        };
+        let key = match &jwk.algorithm {
+            AlgorithmParameters::RSA(p) => Key::rsa_components(alg, &b64(&p.n, "n")?, &b64(&p.e, "e")?)?,
+            AlgorithmParameters::EllipticCurve(p) => {
+                let want = match p.curve {
+                    EllipticCurve::P256 => Algorithm::ES256,
+                    EllipticCurve::P384 => Algorithm::ES384,
+                    _ => return Err(ConfigError::UnsupportedKey(format!("EC curve {:?}", p.curve))),
+                };
+                if alg != want {
+                    return Err(mismatch(alg, "the key's curve does not fit the algorithm"));
+                }
+                Key::ec_components(alg, &b64(&p.x, "x")?, &b64(&p.y, "y")?)?
+            }
+            AlgorithmParameters::OctetKey(p) => Key::hmac(alg, &b64(&p.value, "k")?)?,
+            AlgorithmParameters::OctetKeyPair(p) => {
+                if p.curve != EllipticCurve::Ed25519 {
+                    return Err(ConfigError::UnsupportedKey(format!("OKP curve {:?}", p.curve)));
+                }
+                if alg != Algorithm::EdDSA {
+                    return Err(mismatch(alg, "an Ed25519 key can only be used with EdDSA"));
+                }
+                Key::ed25519(&b64(&p.x, "x")?)?
+            }
+            _ => return Err(ConfigError::UnsupportedKey("unknown kty".into())),
+        };
+        Ok(match &common.key_id {
+            Some(kid) => key.with_kid(kid.clone()),
+            None => key,
+        })
+    }
+
+    /// A key from the JSON text of one JWK.
+    pub fn from_jwk_json(json: &str) -> Result<Key, ConfigError> {
+        crate::json::check_strict(json.as_bytes()).map_err(|e| ConfigError::InvalidKey(e.to_string()))?;
+        let jwk: Jwk = serde_json::from_str(json).map_err(|e| ConfigError::InvalidKey(format!("JWK: {e}")))?;
+        Key::from_jwk(&jwk)
+    }
+
+    /// Sets the key id.
+    pub fn with_kid(self, kid: impl Into<String>) -> Key {
+        let kid = kid.into();
+        self.rebuild(|k| k.kid = Some(kid))
+    }
+
+    /// Binds the key to an issuer: a token verified with it must carry exactly this
+    /// `iss`, whatever else the verifier accepts.
+    pub fn bind_issuer(self, issuer: impl Into<Arc<str>>) -> Key {
+        let issuer = issuer.into();
+        self.rebuild(|k| k.issuer = Some(issuer))
+    }
+
+    pub(crate) fn with_generation(&self, generation: u64) -> Key {
+        self.rebuild(|k| k.generation = generation)
+    }
+
+    /// The key id, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.inner.kid.as_deref()
+    }
+
+    /// The one algorithm this key verifies.
+    pub fn algorithm(&self) -> Algorithm {
+        self.inner.alg
+    }
+
+    /// The issuer this key is bound to, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
+    }
+
+    /// The generation of the [`crate::KeySet`] this key came from (0 for a lone key).
+    pub fn generation(&self) -> u64 {
+        self.inner.generation
+    }
+
+    /// Verifies `signature` over `message` with this key's algorithm.
+    ///
+    /// Errors with [`ErrorKind::InvalidSignature`] on any failure, including an empty or
+    /// wrongly sized signature.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), AuthError> {
+        if signature.is_empty() {
+            return Err(AuthError::with_detail(ErrorKind::InvalidSignature, "empty signature"));
+        }
+        if self.inner.material.verify(message, signature) {
+            Ok(())
+        } else {
+            Err(AuthError::new(ErrorKind::InvalidSignature))
+        }
+    }
+}
+
+/// The algorithm a JWK without `alg` is used with, from its `kty` and `crv`:
+///
+/// | kty | crv | algorithm |
+/// | --- | --- | --- |
+/// | `RSA` | | RS256 |
+/// | `EC` | `P-256` | ES256 |
+/// | `EC` | `P-384` | ES384 |
+/// | `OKP` | `Ed25519` | EdDSA |
+/// | `oct` | | HS256 |
+///
+/// Anything else (P-521, X25519, Ed448) is unsupported.
+pub fn default_algorithm(jwk: &Jwk) -> Result<Algorithm, ConfigError> {
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Ok(Algorithm::RS256),
+        AlgorithmParameters::EllipticCurve(p) => match p.curve {
+            EllipticCurve::P256 => Ok(Algorithm::ES256),
+            EllipticCurve::P384 => Ok(Algorithm::ES384),
+            ref other => Err(ConfigError::UnsupportedKey(format!("EC curve {other:?}"))),
+        },
+        AlgorithmParameters::OctetKeyPair(p) => match p.curve {
+            EllipticCurve::Ed25519 => Ok(Algorithm::EdDSA),
+            ref other => Err(ConfigError::UnsupportedKey(format!("OKP curve {other:?}"))),
+        },
+        AlgorithmParameters::OctetKey(_) => Ok(Algorithm::HS256),
+        _ => Err(ConfigError::UnsupportedKey("unknown kty".into())),
+    }
+}

@@ -1,0 +1,52 @@
+//! # tokengate-core
+//!
+//! The token model of tokengate: [`Key`] and [`KeySet`], the [`Verifier`] and its
+//! builder, the [`Verified`] token and the one error type, [`AuthError`]. Synchronous:
+//! no tokio, no http.
+//!
+//! ```
+//! use tokengate_core::{Algorithm, ErrorKind, Key, KeySet, Verifier};
+//!
+//! let key = Key::hmac(Algorithm::HS256, b"0123456789abcdef0123456789abcdef")?.with_kid("k1");
+//! let verifier = Verifier::builder(KeySet::new([key])?)
+//!     .issuer("https://issuer.example")
+//!     .audience("orders-api")
+//!     .algorithms([Algorithm::HS256])
+//!     .build()?;
+//! // `alg: none` never passes, whatever the letter case.
+//! let none = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.";
+//! assert_eq!(verifier.verify(none).unwrap_err().kind(), ErrorKind::AlgNone);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The order of checks: size, three segments, base64url, header (alg, crit, b64, zip,
+//! header key material), allowlist, key resolution, algorithm pinning, signature, then
+//! `typ`, `iss`, `aud`, `exp`, `nbf`, `iat`, age, lifetime and required claims.
+
+mod backend;
+mod claims;
+mod clock;
+mod der;
+mod error;
+mod json;
+mod jws;
+mod key;
+mod key_set;
+pub mod redact;
+mod verified;
+mod verifier;
+
+pub use claims::RegisteredClaims;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{AuthError, ConfigError, ErrorCode, ErrorKind};
+pub use json::{MAX_DEPTH, MAX_NUMERIC_DATE, check_strict};
+pub use jsonwebtoken::Algorithm;
+pub use jsonwebtoken::jwk;
+pub use jws::{Header, parse_algorithm, peek_header};
+pub use key::{Key, MIN_RSA_BITS, algorithm_name, default_algorithm, min_hmac_len};
+pub use key_set::{KeyQuery, KeyResolver, KeySet, RefreshFuture, SkippedKey};
+pub use redact::RedactedToken;
+pub use verified::Verified;
+pub use verifier::{
+    AlgorithmStep, AudienceStep, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, IssuerStep, Verifier, VerifierBuilder,
+};

@@ -1,0 +1,489 @@
+//! [`Verifier`] and its builder.
+//!
+//! The builder cannot be finished without choosing the issuer(s), the audience(s) and
+//! the allowed algorithms, or opting out of each explicitly.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::Algorithm;
+use crate::claims::{self, ParsedClaims};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::jws;
+use crate::key::Key;
+use crate::key_set::{KeyQuery, KeyResolver};
+use crate::verified::Verified;
+
+/// The default maximum token size: 8 KiB.
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
+/// The default clock-skew leeway: 30 seconds.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+
+const ALL_ALGORITHMS: [Algorithm; 12] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+fn bit(alg: Algorithm) -> u16 {
+    let index = ALL_ALGORITHMS.iter().position(|a| *a == alg).unwrap_or(15);
+    1 << index
+}
+
+#[derive(Clone, Debug)]
+enum Expect {
+    Any,
+    OneOf(Vec<String>),
+}
+
+/// Verifies compact JWS tokens. Cheap to clone (one `Arc`).
+///
+/// ```
+/// use tokengate_core::{Algorithm, ErrorKind, Key, KeySet, Verifier};
+/// let key = Key::hmac(Algorithm::HS256, b"0123456789abcdef0123456789abcdef").unwrap();
+/// let verifier = Verifier::builder(KeySet::new([key]).unwrap())
+///     .issuer("https://issuer.example")
+///     .audience("orders-api")
+///     .algorithms([Algorithm::HS256])
+///     .build()
+///     .unwrap();
+/// let err = verifier.verify("not.a.jwt").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidEncoding);
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    resolver: Arc<dyn KeyResolver>,
+    issuers: Expect,
+    audiences: Expect,
+    algorithms: u16,
+    leeway: i64,
+    required: Vec<String>,
+    require_exp: bool,
+    typ: Option<String>,
+    max_age: Option<i64>,
+    max_lifetime: Option<i64>,
+    max_size: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Verifier")
+            .field("issuers", &i.issuers)
+            .field("audiences", &i.audiences)
+            .field("algorithms", &self.algorithms())
+            .field("leeway", &i.leeway)
+            .field("required", &i.required)
+            .field("require_exp", &i.require_exp)
+            .field("typ", &i.typ)
+            .field("max_age", &i.max_age)
+            .field("max_lifetime", &i.max_lifetime)
+            .field("max_size", &i.max_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// First step: choose the issuer(s).
+#[must_use]
+pub struct IssuerStep {
+    resolver: Arc<dyn KeyResolver>,
+}
+
+/// Second step: choose the audience(s).
+#[must_use]
+pub struct AudienceStep {
+    resolver: Arc<dyn KeyResolver>,
+    issuers: Expect,
+}
+
+/// Third step: choose the allowed algorithms.
+#[must_use]
+pub struct AlgorithmStep {
+    resolver: Arc<dyn KeyResolver>,
+    issuers: Expect,
+    audiences: Expect,
+}
+
+/// The last step: optional settings, then [`VerifierBuilder::build`].
+#[must_use]
+pub struct VerifierBuilder {
+    resolver: Arc<dyn KeyResolver>,
+    issuers: Expect,
+    audiences: Expect,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    required: Vec<String>,
+    require_exp: bool,
+    typ: Option<String>,
+    max_age: Option<Duration>,
+    max_lifetime: Option<Duration>,
+    max_size: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl Verifier {
+    /// Starts a verifier that finds keys with `keys` (a [`crate::KeySet`], a [`Key`],
+    /// a JWKS cache, or any [`KeyResolver`]).
+    pub fn builder(keys: impl KeyResolver) -> IssuerStep {
+        IssuerStep { resolver: Arc::new(keys) }
+    }
+
+    /// Starts a verifier over a shared resolver.
+    pub fn builder_shared(keys: Arc<dyn KeyResolver>) -> IssuerStep {
+        IssuerStep { resolver: keys }
+    }
+}
+
+impl IssuerStep {
+    /// Accept tokens whose `iss` equals `issuer` exactly (no trailing-slash tolerance).
+    pub fn issuer(self, issuer: impl Into<String>) -> AudienceStep {
+        AudienceStep { resolver: self.resolver, issuers: Expect::OneOf(vec![issuer.into()]) }
+    }
+
+    /// Accept tokens whose `iss` equals one of these exactly.
+    pub fn issuers<I: IntoIterator<Item = S>, S: Into<String>>(self, issuers: I) -> AudienceStep {
+        AudienceStep { resolver: self.resolver, issuers: Expect::OneOf(issuers.into_iter().map(Into::into).collect()) }
+    }
+
+    /// Opt out of the issuer check. Only safe when the keys themselves are bound to
+    /// issuers (as a multi-issuer JWKS cache does) or belong to a single issuer.
+    pub fn any_issuer(self) -> AudienceStep {
+        AudienceStep { resolver: self.resolver, issuers: Expect::Any }
+    }
+}
+
+impl AudienceStep {
+    /// Accept tokens whose `aud` contains `audience`.
+    pub fn audience(self, audience: impl Into<String>) -> AlgorithmStep {
+        self.audiences([audience.into()])
+    }
+
+    /// Accept tokens whose `aud` contains one of these.
+    pub fn audiences<I: IntoIterator<Item = S>, S: Into<String>>(self, audiences: I) -> AlgorithmStep {
+        AlgorithmStep {
+            resolver: self.resolver,
+            issuers: self.issuers,
+            audiences: Expect::OneOf(audiences.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    /// Opt out of the audience check. Dangerous: a token minted for any other service of
+    /// the same issuer is then accepted here.
+    pub fn any_audience(self) -> AlgorithmStep {
+        AlgorithmStep { resolver: self.resolver, issuers: self.issuers, audiences: Expect::Any }
+    }
+}
+
+impl AlgorithmStep {
+    /// Accept only these algorithms. Each key is also pinned to its own algorithm.
+    pub fn algorithms(self, algorithms: impl IntoIterator<Item = Algorithm>) -> VerifierBuilder {
+        self.finish(algorithms.into_iter().collect())
+    }
+
+    /// Accept whatever algorithm the selected key is pinned to. Safe because keys are
+    /// pinned, but an explicit list documents intent and rejects earlier.
+    pub fn algorithms_of_keys(self) -> VerifierBuilder {
+        self.finish(ALL_ALGORITHMS.to_vec())
+    }
+
+    fn finish(self, algorithms: Vec<Algorithm>) -> VerifierBuilder {
+        VerifierBuilder {
+            resolver: self.resolver,
+            issuers: self.issuers,
+            audiences: self.audiences,
+            algorithms,
+            leeway: DEFAULT_LEEWAY,
+            required: Vec::new(),
+            require_exp: true,
+            typ: None,
+            max_age: None,
+            max_lifetime: None,
+            max_size: DEFAULT_MAX_TOKEN_SIZE,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+impl VerifierBuilder {
+    /// Clock-skew tolerance for `exp`, `nbf` and `iat` (default 30 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Claims that must be present (registered or custom names).
+    pub fn require<I: IntoIterator<Item = S>, S: Into<String>>(mut self, claims: I) -> Self {
+        self.required.extend(claims.into_iter().map(Into::into));
+        self
+    }
+
+    /// Require the header's `typ` to equal this (compared case-insensitively, with an
+    /// optional `application/` prefix, RFC 7515 4.1.9), e.g. `at+jwt` (RFC 9068).
+    pub fn typ(mut self, typ: impl Into<String>) -> Self {
+        self.typ = Some(typ.into());
+        self
+    }
+
+    /// Refuse tokens issued (`iat`) longer ago than this; `iat` becomes required.
+    pub fn max_age(mut self, age: Duration) -> Self {
+        self.max_age = Some(age);
+        self
+    }
+
+    /// Refuse tokens whose `exp - iat` exceeds this; `iat` becomes required.
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Refuse tokens larger than this many bytes (default 8 KiB).
+    pub fn max_token_size(mut self, bytes: usize) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// The clock (default: the system clock). Tests use [`crate::FixedClock`].
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Dangerous: accept tokens without `exp` (they never expire). A present `exp` is
+    /// still checked.
+    pub fn allow_missing_exp(mut self) -> Self {
+        self.require_exp = false;
+        self
+    }
+
+    /// Finishes the verifier.
+    ///
+    /// Errors when the algorithm list is empty, or an issuer or audience list is empty.
+    pub fn build(self) -> Result<Verifier, ConfigError> {
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::Invalid("the algorithm allowlist is empty".into()));
+        }
+        if matches!(&self.issuers, Expect::OneOf(v) if v.is_empty() || v.iter().any(String::is_empty)) {
+            return Err(ConfigError::Invalid("the issuer list is empty or has an empty issuer".into()));
+        }
+        if matches!(&self.audiences, Expect::OneOf(v) if v.is_empty() || v.iter().any(String::is_empty)) {
+            return Err(ConfigError::Invalid("the audience list is empty or has an empty audience".into()));
+        }
+        if self.max_size < 16 {
+            return Err(ConfigError::Invalid("max token size below 16 bytes".into()));
+        }
+        let typ = self.typ.map(|t| normalize_typ(&t).to_ascii_lowercase());
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                resolver: self.resolver,
+                issuers: self.issuers,
+                audiences: self.audiences,
+                algorithms: self.algorithms.iter().fold(0, |m, a| m | bit(*a)),
+                leeway: secs(self.leeway),
+                required: self.required,
+                require_exp: self.require_exp,
+                typ,
+                max_age: self.max_age.map(secs),
+                max_lifetime: self.max_lifetime.map(secs),
+                max_size: self.max_size,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+fn normalize_typ(typ: &str) -> &str {
+    match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => typ.get(12..).unwrap_or_default(),
+        _ => typ,
+    }
+}
+
+/// A token that passed the key-independent checks, with its key selected.
+struct Prepared<'t> {
+    segments: jws::Segments<'t>,
+    header: jws::Header,
+    claims_text: String,
+}
+
+impl Verifier {
+    /// The algorithms this verifier accepts.
+    pub fn algorithms(&self) -> Vec<Algorithm> {
+        ALL_ALGORITHMS.iter().copied().filter(|a| self.inner.algorithms & bit(*a) != 0).collect()
+    }
+
+    /// The key resolver.
+    pub fn resolver(&self) -> &Arc<dyn KeyResolver> {
+        &self.inner.resolver
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The maximum token size in bytes.
+    pub fn max_token_size(&self) -> usize {
+        self.inner.max_size
+    }
+
+    /// Verifies a compact JWS, with custom claims as [`serde_json::Value`].
+    pub fn verify(&self, token: &str) -> Result<Verified, AuthError> {
+        self.verify_as(token)
+    }
+
+    /// Verifies a compact JWS: size and shape, header, key, algorithm pinning, signature,
+    /// then registered claims. Custom claims `C` are deserialized lazily.
+    pub fn verify_as<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, AuthError> {
+        let prepared = self.prepare(token)?;
+        let parsed = claims::parse_claims(&prepared.claims_text)?;
+        let key = self.inner.resolver.resolve(&query(&prepared, &parsed))?;
+        self.finish(prepared.segments, prepared.header, &prepared.claims_text, parsed, &key)
+    }
+
+    /// Like [`Verifier::verify_as`], but when the key is unknown asks the resolver to
+    /// refresh (coalesced and rate limited by the resolver) and tries once more.
+    pub async fn verify_async<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, AuthError> {
+        let refresh = {
+            let prepared = self.prepare(token)?;
+            let parsed = claims::parse_claims(&prepared.claims_text)?;
+            let q = query(&prepared, &parsed);
+            match self.inner.resolver.resolve(&q) {
+                Ok(key) => return self.finish(prepared.segments, prepared.header, &prepared.claims_text, parsed, &key),
+                Err(e) if e.kind() == ErrorKind::UnknownKey => match self.inner.resolver.refresh_unknown(&q) {
+                    Some(refresh) => refresh,
+                    None => return Err(e),
+                },
+                Err(e) => return Err(e),
+            }
+        };
+        refresh.await;
+        self.verify_as(token)
+    }
+
+    fn prepare<'t>(&self, token: &'t str) -> Result<Prepared<'t>, AuthError> {
+        let inner = &*self.inner;
+        if token.len() > inner.max_size {
+            return Err(AuthError::new(ErrorKind::TokenTooLarge));
+        }
+        let segments = jws::split(token)?;
+        let header = jws::parse_header(&jws::b64(segments.header, "header")?)?;
+        if inner.algorithms & bit(header.alg()) == 0 {
+            return Err(AuthError::with_detail(ErrorKind::AlgorithmNotAllowed, "alg not in the allowlist"));
+        }
+        let claims_bytes = jws::b64(segments.payload, "payload")?;
+        let claims_text = String::from_utf8(claims_bytes)
+            .map_err(|_| AuthError::with_detail(ErrorKind::InvalidEncoding, "claims are not UTF-8"))?;
+        Ok(Prepared { segments, header, claims_text })
+    }
+
+    fn finish<C>(
+        &self,
+        segments: jws::Segments<'_>,
+        header: jws::Header,
+        claims_text: &str,
+        parsed: ParsedClaims<'_>,
+        key: &Key,
+    ) -> Result<Verified<C>, AuthError> {
+        if key.algorithm() != header.alg() {
+            return Err(AuthError::with_detail(ErrorKind::AlgorithmMismatch, "alg is not the key's algorithm"));
+        }
+        let signature = jws::b64(segments.signature, "signature")?;
+        key.verify(segments.signing_input.as_bytes(), &signature)?;
+        self.check_claims(&header, &parsed, key)?;
+        let kid = header.kid().map(str::to_owned);
+        Ok(Verified::from_parts(Some(header), parsed.registered, claims_text.into(), kid, key.generation()))
+    }
+
+    fn check_claims(&self, header: &jws::Header, parsed: &ParsedClaims<'_>, key: &Key) -> Result<(), AuthError> {
+        let inner = &*self.inner;
+        let c = &parsed.registered;
+        if let Some(want) = &inner.typ {
+            let ok = header.typ().is_some_and(|t| normalize_typ(t).eq_ignore_ascii_case(want));
+            if !ok {
+                return Err(AuthError::new(ErrorKind::InvalidType));
+            }
+        }
+        if let Some(bound) = key.issuer()
+            && c.iss.as_deref() != Some(bound)
+        {
+            return Err(AuthError::with_detail(ErrorKind::InvalidIssuer, "iss is not the key's issuer"));
+        }
+        if let Expect::OneOf(issuers) = &inner.issuers {
+            match &c.iss {
+                None => return Err(AuthError::with_detail(ErrorKind::MissingClaim, "iss")),
+                Some(iss) if !issuers.iter().any(|i| i == iss) => return Err(AuthError::new(ErrorKind::InvalidIssuer)),
+                Some(_) => {}
+            }
+        }
+        if let Expect::OneOf(audiences) = &inner.audiences {
+            if !parsed.present_aud {
+                return Err(AuthError::with_detail(ErrorKind::MissingClaim, "aud"));
+            }
+            if !c.aud.iter().any(|a| audiences.contains(a)) {
+                return Err(AuthError::new(ErrorKind::InvalidAudience));
+            }
+        }
+        let now = inner.clock.now();
+        let leeway = inner.leeway;
+        match c.exp {
+            Some(exp) if now.saturating_sub(leeway) >= exp => return Err(AuthError::new(ErrorKind::Expired)),
+            None if inner.require_exp => return Err(AuthError::with_detail(ErrorKind::MissingClaim, "exp")),
+            _ => {}
+        }
+        if let Some(nbf) = c.nbf
+            && nbf > now.saturating_add(leeway)
+        {
+            return Err(AuthError::new(ErrorKind::NotYetValid));
+        }
+        if let Some(iat) = c.iat
+            && iat > now.saturating_add(leeway)
+        {
+            return Err(AuthError::new(ErrorKind::IssuedInFuture));
+        }
+        if inner.max_age.is_some() || inner.max_lifetime.is_some() {
+            let Some(iat) = c.iat else {
+                return Err(AuthError::with_detail(ErrorKind::MissingClaim, "iat"));
+            };
+            if let Some(max_age) = inner.max_age
+                && now.saturating_sub(iat) > max_age.saturating_add(leeway)
+            {
+                return Err(AuthError::new(ErrorKind::TooOld));
+            }
+            if let (Some(max), Some(exp)) = (inner.max_lifetime, c.exp)
+                && exp.saturating_sub(iat) > max
+            {
+                return Err(AuthError::new(ErrorKind::LifetimeTooLong));
+            }
+        }
+        if let Some(missing) = inner.required.iter().find(|name| !parsed.has(name)) {
+            return Err(AuthError::with_detail(ErrorKind::MissingClaim, missing.clone()));
+        }
+        Ok(())
+    }
+}
+
+fn query<'a>(prepared: &'a Prepared<'_>, parsed: &'a ParsedClaims<'_>) -> KeyQuery<'a> {
+    KeyQuery { kid: prepared.header.kid(), alg: prepared.header.alg(), issuer: parsed.registered.iss.as_deref() }
+}
