@@ -2,11 +2,44 @@
 //!
 //! Verify JSON Web Tokens in front of axum routes and tonic gRPC services.
 //! This is the facade: it re-exports the workspace crates behind features.
+//!
+//! | feature | module | default |
+//! | --- | --- | --- |
+//! | (always) | [`core`]: `Verifier`, `Key`/`KeySet`, `Verified`, `AuthError` | yes |
+//! | `jwks` | `jwks`: key sources and the hot-swapped `JwksCache` | yes |
+//! | `tower` | `tower`: `JwtAuthLayer`, token sources, RFC 6750 responses | yes |
+//! | `axum` | `axum`: `Claims<T>`, `Option<Claims<T>>`, `VerifiedToken` | yes |
+//! | `issuer` | `issuer`: signers, minting, a JWKS endpoint, the dev-only issuer | no |
+//!
+//! `cargo run --example quickstart` starts a protected API with an embedded dev issuer
+//! and prints the curl commands to try it.
 
 pub use tokengate_core as core;
 pub use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeySet, Verified, Verifier};
 
+/// Key sources and the hot-swapped JWKS cache (`tokengate-jwks`).
+#[cfg(feature = "jwks")]
+pub use tokengate_jwks as jwks;
+
+/// The tower layer: `JwtAuthLayer`, token sources, RFC 6750 responses (`tokengate-tower`).
+#[cfg(feature = "tower")]
+pub use tokengate_tower as tower;
+
+/// The axum extractors (`tokengate-axum`).
+#[cfg(feature = "axum")]
+pub use tokengate_axum as axum;
+
+/// Signers, token minting, a JWKS endpoint and the dev-only issuer (`tokengate-issuer`).
+#[cfg(feature = "issuer")]
+pub use tokengate_issuer as issuer;
+
 /// The names most programs need.
 pub mod prelude {
+    #[cfg(feature = "axum")]
+    pub use tokengate_axum::{AuthRejection, Claims, VerifiedToken};
     pub use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeySet, Verified, Verifier};
+    #[cfg(feature = "jwks")]
+    pub use tokengate_jwks::JwksCache;
+    #[cfg(feature = "tower")]
+    pub use tokengate_tower::JwtAuthLayer;
 }

@@ -1,12 +1,11 @@
 //! Registered claims (RFC 7519 section 4.1), read eagerly in one strict pass.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
 
 use crate::error::{AuthError, ErrorKind};
-use crate::json::{self, DateField, Field, KeySeed, StrField, StrListField, Strict};
+use crate::json::{self, DateField, Field, KeySeed, Names, StrField, StrListField, Strict};
 
 /// The registered claims of a token, parsed once.
 ///
@@ -48,7 +47,7 @@ impl fmt::Debug for RegisteredClaims {
 pub(crate) struct ParsedClaims<'de> {
     pub(crate) registered: RegisteredClaims,
     pub(crate) present_aud: bool,
-    pub(crate) others: Vec<Cow<'de, str>>,
+    pub(crate) others: Names<'de>,
 }
 
 impl ParsedClaims<'_> {
@@ -63,7 +62,7 @@ impl ParsedClaims<'_> {
             "nbf" => r.nbf.is_some(),
             "iat" => r.iat.is_some(),
             "jti" => r.jti.is_some(),
-            other => self.others.iter().any(|n| n == other),
+            other => self.others.contains(other),
         }
     }
 }
@@ -87,7 +86,7 @@ struct RawClaims<'de> {
     nbf: Field<i64>,
     iat: Field<i64>,
     jti: Field<String>,
-    others: Vec<Cow<'de, str>>,
+    others: Names<'de>,
 }
 
 impl<'de> Visitor<'de> for ClaimsVisitor {
@@ -107,10 +106,9 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
                 "iat" => set(&mut c.iat, map.next_value_seed(DateField)?)?,
                 "jti" => set(&mut c.jti, map.next_value_seed(StrField)?)?,
                 _ => {
-                    if c.others.contains(&key) {
+                    if !c.others.insert(key) {
                         return Err(json::duplicate());
                     }
-                    c.others.push(key);
                     map.next_value_seed(Strict { depth: 1 })?;
                 }
             }

@@ -2,6 +2,7 @@
 //! level, nesting bounded, in a single pass with no intermediate tree.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -27,6 +28,49 @@ pub(crate) fn classify(err: &serde_json::Error, what: &'static str) -> AuthError
         AuthError::with_detail(ErrorKind::NestingTooDeep, what)
     } else {
         AuthError::with_detail(ErrorKind::InvalidJson, what)
+    }
+}
+
+/// The member names seen in one JSON object, for duplicate detection in document order.
+///
+/// A short list is scanned linearly (the common case: a handful of claims, no hashing);
+/// past [`Names::LINEAR`] names it moves to a `HashSet` with std's randomly keyed SipHash,
+/// so that a token packed with thousands of distinct names (parsed before its signature
+/// is checked) costs linear time, not quadratic.
+#[derive(Default)]
+pub(crate) struct Names<'de> {
+    list: Vec<Cow<'de, str>>,
+    set: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> Names<'de> {
+    const LINEAR: usize = 16;
+
+    /// Adds `name`; `false` when it was already present.
+    pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> bool {
+        if let Some(set) = &mut self.set {
+            return set.insert(name);
+        }
+        if self.list.contains(&name) {
+            return false;
+        }
+        if self.list.len() < Self::LINEAR {
+            self.list.push(name);
+        } else {
+            let mut set = HashSet::with_capacity(8 * Self::LINEAR);
+            set.extend(self.list.drain(..));
+            set.insert(name);
+            self.set = Some(set);
+        }
+        true
+    }
+
+    /// Whether `name` was seen.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        match &self.set {
+            Some(set) => set.contains(name),
+            None => self.list.iter().any(|n| n == name),
+        }
     }
 }
 
@@ -72,12 +116,11 @@ pub(crate) fn drain_map<'de, A: MapAccess<'de>>(mut map: A, depth: usize) -> Res
     if depth > MAX_DEPTH {
         return Err(de::Error::custom(TOO_DEEP));
     }
-    let mut seen: Vec<Cow<'de, str>> = Vec::new();
+    let mut seen = Names::default();
     while let Some(key) = map.next_key_seed(KeySeed)? {
-        if seen.contains(&key) {
+        if !seen.insert(key) {
             return Err(duplicate());
         }
-        seen.push(key);
         map.next_value_seed(Strict { depth })?;
     }
     Ok(())
@@ -184,6 +227,50 @@ impl<'de> Visitor<'de> for StrField {
 
 impl<'de> DeserializeSeed<'de> for StrField {
     type Value = Field<String>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Reads a string member, borrowed from the input when it has no escapes.
+pub(crate) struct CowStrField;
+
+impl<'de> Visitor<'de> for CowStrField {
+    type Value = Field<Cow<'de, str>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Field::Valid(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Field::Valid(Cow::Owned(v.to_owned())))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Field::Invalid)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        drain_map(map, 2).map(|()| Field::Invalid)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq, 2).map(|()| Field::Invalid)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for CowStrField {
+    type Value = Field<Cow<'de, str>>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +57,31 @@ impl<R: KeyResolver + ?Sized> KeyResolver for Arc<R> {
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
+/// FNV-1a, for the `kid` index. A `kid` is short, and SipHash's flooding resistance buys
+/// nothing here: the index is built from the issuer's keys, and a token's `kid` is only
+/// ever looked up, never inserted.
+#[derive(Clone, Copy)]
+struct KidHasher(u64);
+
+impl Default for KidHasher {
+    fn default() -> Self {
+        KidHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for KidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type KidMap = HashMap<String, Key, BuildHasherDefault<KidHasher>>;
+
 /// An immutable set of keys, indexed by `kid`, with a process-unique generation number.
 ///
 /// ```
@@ -67,7 +93,7 @@ static GENERATION: AtomicU64 = AtomicU64::new(1);
 /// ```
 #[derive(Clone, Debug)]
 pub struct KeySet {
-    by_kid: HashMap<String, Key>,
+    by_kid: KidMap,
     without_kid: Vec<Key>,
     generation: u64,
 }
@@ -85,7 +111,7 @@ impl KeySet {
     /// A set of these keys. Two keys with the same `kid` are an error.
     pub fn new(keys: impl IntoIterator<Item = Key>) -> Result<KeySet, ConfigError> {
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
-        let mut by_kid = HashMap::new();
+        let mut by_kid = KidMap::default();
         let mut without_kid = Vec::new();
         for key in keys {
             let key = key.with_generation(generation);
@@ -106,7 +132,7 @@ impl KeySet {
     /// An empty set.
     pub fn empty() -> KeySet {
         KeySet {
-            by_kid: HashMap::new(),
+            by_kid: KidMap::default(),
             without_kid: Vec::new(),
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::Algorithm;
-use crate::claims::{self, ParsedClaims};
+use crate::claims::{self, ParsedClaims, RegisteredClaims};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::jws;
@@ -359,7 +359,8 @@ impl Verifier {
         let prepared = self.prepare(token)?;
         let parsed = claims::parse_claims(&prepared.claims_text)?;
         let key = self.inner.resolver.resolve(&query(&prepared, &parsed))?;
-        self.finish(prepared.segments, prepared.header, &prepared.claims_text, parsed, &key)
+        let registered = self.check(prepared.segments, &prepared.header, parsed, &key)?;
+        Ok(assemble(prepared, registered, &key))
     }
 
     /// Like [`Verifier::verify_as`], but when the key is unknown asks the resolver to
@@ -370,7 +371,10 @@ impl Verifier {
             let parsed = claims::parse_claims(&prepared.claims_text)?;
             let q = query(&prepared, &parsed);
             match self.inner.resolver.resolve(&q) {
-                Ok(key) => return self.finish(prepared.segments, prepared.header, &prepared.claims_text, parsed, &key),
+                Ok(key) => {
+                    let registered = self.check(prepared.segments, &prepared.header, parsed, &key)?;
+                    return Ok(assemble(prepared, registered, &key));
+                }
                 Err(e) if e.kind() == ErrorKind::UnknownKey => match self.inner.resolver.refresh_unknown(&q) {
                     Some(refresh) => refresh,
                     None => return Err(e),
@@ -388,7 +392,7 @@ impl Verifier {
             return Err(AuthError::new(ErrorKind::TokenTooLarge));
         }
         let segments = jws::split(token)?;
-        let header = jws::parse_header(&jws::b64(segments.header, "header")?)?;
+        let header = jws::with_b64(segments.header, "header", jws::parse_header)?;
         if inner.algorithms & bit(header.alg()) == 0 {
             return Err(AuthError::with_detail(ErrorKind::AlgorithmNotAllowed, "alg not in the allowlist"));
         }
@@ -398,22 +402,22 @@ impl Verifier {
         Ok(Prepared { segments, header, claims_text })
     }
 
-    fn finish<C>(
+    /// Algorithm pinning, signature, registered claims. Returns the registered claims.
+    fn check(
         &self,
         segments: jws::Segments<'_>,
-        header: jws::Header,
-        claims_text: &str,
+        header: &jws::Header,
         parsed: ParsedClaims<'_>,
         key: &Key,
-    ) -> Result<Verified<C>, AuthError> {
+    ) -> Result<RegisteredClaims, AuthError> {
         if key.algorithm() != header.alg() {
             return Err(AuthError::with_detail(ErrorKind::AlgorithmMismatch, "alg is not the key's algorithm"));
         }
-        let signature = jws::b64(segments.signature, "signature")?;
-        key.verify(segments.signing_input.as_bytes(), &signature)?;
-        self.check_claims(&header, &parsed, key)?;
-        let kid = header.kid().map(str::to_owned);
-        Ok(Verified::from_parts(Some(header), parsed.registered, claims_text.into(), kid, key.generation()))
+        jws::with_b64(segments.signature, "signature", |signature| {
+            key.verify(segments.signing_input.as_bytes(), signature)
+        })?;
+        self.check_claims(header, &parsed, key)?;
+        Ok(parsed.registered)
     }
 
     fn check_claims(&self, header: &jws::Header, parsed: &ParsedClaims<'_>, key: &Key) -> Result<(), AuthError> {
@@ -482,6 +486,20 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// Builds the verified token, moving the decoded claims text into it (no copy).
+fn assemble<C>(prepared: Prepared<'_>, registered: RegisteredClaims, key: &Key) -> Verified<C> {
+    // The verifying key's kid (as `Verified::key_id` documents), which is also known when
+    // the token named none.
+    let kid = key.kid().map(str::to_owned);
+    Verified::from_parts(
+        Some(prepared.header),
+        registered,
+        prepared.claims_text.into_boxed_str(),
+        kid,
+        key.generation(),
+    )
 }
 
 fn query<'a>(prepared: &'a Prepared<'_>, parsed: &'a ParsedClaims<'_>) -> KeyQuery<'a> {

@@ -1,0 +1,91 @@
+//! [`AuthRejection`]: why an extractor refused, as a response.
+
+use axum_core::body::Body;
+use axum_core::response::{IntoResponse, Response};
+use http::HeaderValue;
+use http::header::CONTENT_TYPE;
+use tokengate_core::{AuthError, ErrorKind};
+use tokengate_tower::response::{BearerChallenge, OnRejection, Rejection, Rfc6750};
+
+/// The body of the 500 that a forgotten layer causes.
+pub const MISSING_LAYER_MESSAGE: &str = "tokengate: no verified token in the request extensions: \
+     the JwtAuthLayer was forgotten on this route (add it with Router::route_layer)";
+
+/// The rejection of tokengate's extractors. A response: the same RFC 6750 mapping as the
+/// layer ([`tokengate_tower::response`]), with the layer's realm, and the [`AuthError`] in
+/// the response extensions.
+///
+/// | cause | response |
+/// | --- | --- |
+/// | the layer is missing on the route | 500, body [`MISSING_LAYER_MESSAGE`] |
+/// | optional layer, no token, but the handler requires one | 401 `Bearer realm="…"` |
+/// | the claims do not fit the handler's type | 401 `invalid_token` |
+/// | [`VerifiedToken::require_scope`](crate::VerifiedToken::require_scope) fails | 403 `insufficient_scope` with `scope="…"` |
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{error}")]
+pub struct AuthRejection {
+    error: AuthError,
+    challenge: Option<BearerChallenge>,
+    scope: Option<String>,
+}
+
+impl AuthRejection {
+    /// A rejection for `error`, challenged with `challenge` (the layer's, when known).
+    pub fn new(error: AuthError, challenge: Option<BearerChallenge>) -> Self {
+        AuthRejection { error, challenge, scope: None }
+    }
+
+    /// The 500 for a route without the layer.
+    pub fn missing_layer() -> Self {
+        AuthRejection::new(AuthError::with_detail(ErrorKind::Internal, "JwtAuthLayer missing"), None)
+    }
+
+    /// A 403 `insufficient_scope` naming the scope that was required.
+    pub fn insufficient_scope(scope: impl Into<String>, challenge: Option<BearerChallenge>) -> Self {
+        let mut rejection = AuthRejection::new(AuthError::new(ErrorKind::InsufficientScope), challenge);
+        rejection.scope = Some(scope.into());
+        rejection
+    }
+
+    /// The error.
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+
+    /// The same rejection as the tower layer sees it, e.g. to render it with your own
+    /// [`OnRejection`].
+    pub fn to_rejection(&self) -> Rejection {
+        let rejection = Rejection::new(self.error.clone(), self.challenge.clone().unwrap_or_default());
+        match &self.scope {
+            Some(scope) => rejection.with_required_scope(scope.clone()),
+            None => rejection,
+        }
+    }
+}
+
+/// A rejection with the default challenge (realm `"api"`); prefer the extractors' own
+/// rejections (e.g. [`VerifiedToken::forbidden`](crate::VerifiedToken::forbidden)), which
+/// carry the layer's realm.
+impl From<AuthError> for AuthRejection {
+    fn from(error: AuthError) -> Self {
+        AuthRejection::new(error, None)
+    }
+}
+
+impl From<AuthRejection> for AuthError {
+    fn from(rejection: AuthRejection) -> Self {
+        rejection.error
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        let mut response: Response = Rfc6750.on_rejection(&self.to_rejection());
+        if self.error.kind() == ErrorKind::Internal {
+            tracing::error!("{MISSING_LAYER_MESSAGE}");
+            *response.body_mut() = Body::from(MISSING_LAYER_MESSAGE);
+            response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        }
+        response
+    }
+}

@@ -1,0 +1,149 @@
+//! In-process tests of the extractors (axum Router + tower `oneshot`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "../../tokengate-tower/tests/common/mod.rs"]
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use common::{claims, rsa};
+use http::header::WWW_AUTHENTICATE;
+use http::{Request, StatusCode};
+use serde::Deserialize;
+use tokengate_axum::{AuthRejection, Claims, MISSING_LAYER_MESSAGE, VerifiedToken};
+use tokengate_core::{AuthError, ErrorKind};
+use tokengate_tower::JwtAuthLayer;
+use tower::ServiceExt;
+
+static DESERIALIZED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts its deserializations.
+#[derive(Debug)]
+struct Counted {
+    sub: String,
+}
+
+impl<'de> Deserialize<'de> for Counted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            sub: String,
+        }
+        DESERIALIZED.fetch_add(1, Ordering::SeqCst);
+        Raw::deserialize(d).map(|r| Counted { sub: r.sub })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct NeedsTenant {
+    #[allow(dead_code)]
+    tenant_id: String,
+}
+
+async fn body(response: axum::response::Response) -> String {
+    let bytes = http_body_util_collect(response.into_body()).await;
+    String::from_utf8(bytes).unwrap()
+}
+
+async fn http_body_util_collect(body: Body) -> Vec<u8> {
+    axum::body::to_bytes(body, 1 << 20).await.unwrap().to_vec()
+}
+
+async fn get_with(app: &Router, uri: &str, token: Option<&str>) -> axum::response::Response {
+    let mut b = Request::get(uri);
+    if let Some(token) = token {
+        b = b.header("authorization", format!("Bearer {token}"));
+    }
+    app.clone().oneshot(b.body(Body::empty()).unwrap()).await.unwrap()
+}
+
+#[tokio::test]
+async fn claims_are_deserialized_once_per_request() {
+    async fn twice(a: Claims<Counted>, b: Claims<Counted>) -> String {
+        format!("{} {}", a.sub, b.sub)
+    }
+    let app = Router::new().route("/", get(twice)).route_layer(JwtAuthLayer::new(rsa().verifier()));
+    let before = DESERIALIZED.load(Ordering::SeqCst);
+    let response = get_with(&app, "/", Some(&rsa().token(&claims("alice")))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body(response).await, "alice alice");
+    assert_eq!(DESERIALIZED.load(Ordering::SeqCst) - before, 1);
+}
+
+#[tokio::test]
+async fn claims_that_do_not_fit_are_401_invalid_token() {
+    async fn tenant(_: Claims<NeedsTenant>) {}
+    let app = Router::new().route("/", get(tenant)).route_layer(JwtAuthLayer::new(rsa().verifier()));
+    let response = get_with(&app, "/", Some(&rsa().token(&claims("alice")))).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::InvalidClaim));
+    assert!(response.headers()[WWW_AUTHENTICATE].to_str().unwrap().contains(r#"error="invalid_token""#));
+}
+
+#[tokio::test]
+async fn a_forgotten_layer_is_a_500_that_says_so() {
+    async fn required(_: Claims) {}
+    async fn optional(_: Option<Claims>) {}
+    async fn token(_: VerifiedToken) {}
+    async fn optional_token(_: Option<VerifiedToken>) {}
+    let app = Router::new()
+        .route("/required", get(required))
+        .route("/optional", get(optional))
+        .route("/token", get(token))
+        .route("/optional-token", get(optional_token));
+    for uri in ["/required", "/optional", "/token", "/optional-token"] {
+        let response = get_with(&app, uri, Some(&rsa().token(&claims("alice")))).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR, "{uri}");
+        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+        let text = body(response).await;
+        assert_eq!(text, MISSING_LAYER_MESSAGE);
+        assert!(text.contains("JwtAuthLayer was forgotten"));
+    }
+}
+
+#[tokio::test]
+async fn optional_claims_with_an_optional_layer() {
+    async fn maybe(claims: Option<Claims<Counted>>) -> String {
+        claims.map_or_else(|| "anonymous".to_owned(), |c| c.sub.clone())
+    }
+    async fn required(claims: Claims<Counted>) -> String {
+        claims.sub.clone()
+    }
+    let app = Router::new()
+        .route("/maybe", get(maybe))
+        .route("/required", get(required))
+        .route_layer(JwtAuthLayer::new(rsa().verifier()).optional().realm("shop"));
+    let response = get_with(&app, "/maybe", None).await;
+    assert_eq!(body(response).await, "anonymous");
+    let response = get_with(&app, "/maybe", Some(&rsa().token(&claims("bob")))).await;
+    assert_eq!(body(response).await, "bob");
+    let response = get_with(&app, "/maybe", Some("a.b.c")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // An optional layer, but this handler needs a token: 401 with the layer's realm.
+    let response = get_with(&app, "/required", None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()[WWW_AUTHENTICATE], r#"Bearer realm="shop""#);
+}
+
+#[tokio::test]
+async fn require_scope_is_a_403_insufficient_scope() {
+    async fn admin(token: VerifiedToken) -> Result<String, AuthRejection> {
+        token.require_scope("admin")?;
+        Ok(format!("{:?}", token.expires_at().is_some()))
+    }
+    let app = Router::new().route("/admin", get(admin)).route_layer(JwtAuthLayer::new(rsa().verifier()).realm("r"));
+    let response = get_with(&app, "/admin", Some(&rsa().token(&claims("alice")))).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.headers()[WWW_AUTHENTICATE],
+        r#"Bearer realm="r", error="insufficient_scope", error_description="the access token lacks the required scope", scope="admin""#
+    );
+    let mut admin_claims = claims("root");
+    admin_claims["scope"] = "read admin".into();
+    let response = get_with(&app, "/admin", Some(&rsa().token(&admin_claims))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body(response).await, "true");
+}

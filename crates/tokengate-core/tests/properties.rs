@@ -1,0 +1,331 @@
+//! Property tests: arbitrary input never panics; arbitrary signed JSON verifies or errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+use tokengate_core::{Algorithm, FixedClock, Key, KeySet, RedactedToken, Verifier, check_strict, peek_header};
+use tokengate_test_support::{AUDIENCE, ISSUER, TokenBuilder, b64, fixture, sign_raw, verifier};
+
+const NOW: i64 = 1_800_000_000;
+
+fn hs() -> &'static Verifier {
+    static V: OnceLock<Verifier> = OnceLock::new();
+    V.get_or_init(|| verifier(Algorithm::HS256).clock(FixedClock::new(NOW)).build().unwrap())
+}
+
+fn es() -> &'static Verifier {
+    static V: OnceLock<Verifier> = OnceLock::new();
+    V.get_or_init(|| {
+        Verifier::builder(
+            KeySet::new([
+                fixture(Algorithm::HS256).key(),
+                fixture(Algorithm::ES256).key(),
+                fixture(Algorithm::EdDSA).key(),
+            ])
+            .unwrap(),
+        )
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .algorithms_of_keys()
+        .clock(FixedClock::new(NOW))
+        .build()
+        .unwrap()
+    })
+}
+
+/// Any JSON value, nested a few levels.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        (NOW - 400..NOW + 400).prop_map(Value::from),
+        "\\PC{0,12}".prop_map(Value::String),
+        prop_oneof![Just(ISSUER), Just(AUDIENCE), Just("HS256"), Just("none"), Just("at+jwt")]
+            .prop_map(|s| Value::String(s.to_owned())),
+    ];
+    leaf.prop_recursive(5, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z]{1,5}", inner, 0..5).prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn member_name(names: &'static [&'static str]) -> impl Strategy<Value = String> {
+    prop_oneof![3 => prop::sample::select(names).prop_map(str::to_owned), 1 => "[a-z]{1,4}"]
+}
+
+const HEADER_NAMES: &[&str] = &["alg", "kid", "typ", "cty", "crit", "b64", "zip", "jwk", "jku", "x5u", "x5c"];
+const CLAIM_NAMES: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope", "tenant"];
+
+/// A header: random members, usually over a sane base so signatures get checked.
+fn header() -> impl Strategy<Value = Map<String, Value>> {
+    (
+        prop::collection::btree_map(member_name(HEADER_NAMES), json_value(), 0..4),
+        prop::sample::select(&["HS256", "ES256", "EdDSA", "none", "RS256", "HS384"][..]),
+        any::<bool>(),
+    )
+        .prop_map(|(random, alg, base)| {
+            let mut map = Map::new();
+            if base {
+                map.insert("alg".into(), alg.into());
+                let kid = match alg {
+                    "ES256" => "es256-1",
+                    "EdDSA" => "eddsa-1",
+                    _ => "hs256-1",
+                };
+                map.insert("kid".into(), kid.into());
+            }
+            map.extend(random);
+            map
+        })
+}
+
+/// Claims: random members, usually over the builder's valid defaults.
+fn claims() -> impl Strategy<Value = Map<String, Value>> {
+    (prop::collection::btree_map(member_name(CLAIM_NAMES), json_value(), 0..5), any::<bool>()).prop_map(
+        |(random, base)| {
+            let mut map = if base {
+                serde_json::from_str::<Map<String, Value>>(&TokenBuilder::at(Algorithm::HS256, NOW).claims_json())
+                    .unwrap()
+            } else {
+                Map::new()
+            };
+            map.extend(random);
+            map
+        },
+    )
+}
+
+fn signing_alg(header: &Map<String, Value>) -> Algorithm {
+    match header.get("alg").and_then(Value::as_str) {
+        Some("ES256") => Algorithm::ES256,
+        Some("EdDSA") => Algorithm::EdDSA,
+        _ => Algorithm::HS256,
+    }
+}
+
+/// When a token passes, its registered claims really do satisfy the verifier.
+fn check_outcome(v: &Verifier, token: &str) {
+    if let Ok(verified) = v.verify(token) {
+        let r = verified.registered();
+        assert_eq!(r.iss.as_deref(), Some(ISSUER));
+        assert!(r.aud.iter().any(|a| a == AUDIENCE));
+        let exp = r.exp.expect("exp is required");
+        assert!(exp > NOW - 30);
+        assert!(r.nbf.is_none_or(|nbf| nbf <= NOW + 30));
+        assert!(r.iat.is_none_or(|iat| iat <= NOW + 30));
+        let header = verified.header().unwrap();
+        assert!(matches!(header.alg(), Algorithm::HS256 | Algorithm::ES256 | Algorithm::EdDSA));
+        // The lazily parsed claims are a JSON object.
+        assert!(verified.claims().unwrap().is_object());
+    }
+    let _ = RedactedToken::new(token).to_string();
+    let _ = peek_header(token);
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let text = String::from_utf8_lossy(&bytes);
+        prop_assert!(hs().verify(&text).is_err());
+        prop_assert!(es().verify(&text).is_err());
+        let _ = RedactedToken::new(&text).to_string();
+        let _ = peek_header(&text);
+        let _ = check_strict(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_token_shaped_strings_never_panic(s in "[A-Za-z0-9_=+/.-]{0,300}") {
+        prop_assert!(hs().verify(&s).is_err());
+        prop_assert!(es().verify(&s).is_err());
+        let _ = RedactedToken::new(&s).to_string();
+    }
+
+    #[test]
+    fn arbitrary_base64_segments_never_panic(
+        h in prop::collection::vec(any::<u8>(), 0..200),
+        p in prop::collection::vec(any::<u8>(), 0..400),
+        s in prop::collection::vec(any::<u8>(), 0..130),
+    ) {
+        let token = format!("{}.{}.{}", b64(&h), b64(&p), b64(&s));
+        prop_assert!(hs().verify(&token).is_err());
+        prop_assert!(es().verify(&token).is_err());
+        // Correctly signed arbitrary bytes: an error, never a panic (and never valid,
+        // since random bytes are not a header with a known alg).
+        let signed = sign_raw(Algorithm::HS256, &h, &p);
+        prop_assert!(hs().verify(&signed).is_err());
+    }
+
+    #[test]
+    fn arbitrary_signed_json_verifies_or_errors(header in header(), claims in claims()) {
+        let alg = signing_alg(&header);
+        let header_json = Value::Object(header).to_string();
+        let claims_json = Value::Object(claims).to_string();
+        let token = sign_raw(alg, header_json.as_bytes(), claims_json.as_bytes());
+        check_outcome(hs(), &token);
+        check_outcome(es(), &token);
+    }
+
+    #[test]
+    fn arbitrary_json_values_as_header_or_claims(value in json_value()) {
+        let text = value.to_string();
+        let good_header = r#"{"alg":"HS256","kid":"hs256-1"}"#;
+        check_outcome(hs(), &sign_raw(Algorithm::HS256, text.as_bytes(), b"{}"));
+        check_outcome(hs(), &sign_raw(Algorithm::HS256, good_header.as_bytes(), text.as_bytes()));
+        let _ = check_strict(text.as_bytes());
+    }
+
+    #[test]
+    fn any_single_character_change_is_rejected(pos in any::<prop::sample::Index>(), c in "[A-Za-z0-9_.=+/-]") {
+        static TOKEN: OnceLock<String> = OnceLock::new();
+        let token = TOKEN.get_or_init(|| TokenBuilder::at(Algorithm::HS256, NOW).sign());
+        let i = pos.index(token.len());
+        let mut changed = token.clone();
+        changed.replace_range(i..=i, &c);
+        if changed != *token {
+            prop_assert!(hs().verify(&changed).is_err(), "{changed}");
+        }
+    }
+
+    #[test]
+    fn key_parsers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400), text in "\\PC{0,200}") {
+        for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
+            let _ = Key::from_der(alg, &bytes);
+            let _ = Key::from_pem(alg, &bytes);
+            let _ = Key::from_pem(alg, format!("-----BEGIN PUBLIC KEY-----\n{text}\n-----END PUBLIC KEY-----\n").as_bytes());
+        }
+        let _ = Key::from_jwk_json(&text);
+        let _ = Key::from_jwk_json(&String::from_utf8_lossy(&bytes));
+        let _ = KeySet::from_jwks_json(&bytes);
+        let _ = KeySet::from_jwks_json(format!(r#"{{"keys":[{text}]}}"#).as_bytes());
+    }
+
+    #[test]
+    fn der_prefixes_of_real_keys_never_panic(cut in 0usize..600, flip in any::<(usize, u8)>()) {
+        for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
+            let der = fixture(alg).public_der();
+            let prefix = &der[..cut.min(der.len())];
+            let _ = Key::from_der(alg, prefix);
+            let mut flipped = der.to_vec();
+            let at = flip.0 % flipped.len();
+            flipped[at] ^= flip.1;
+            let _ = Key::from_der(alg, &flipped);
+        }
+    }
+}
+
+/// A JSON document model for checking the strict reader against an independent oracle.
+#[derive(Debug, Clone)]
+enum Doc {
+    Scalar(&'static str),
+    Array(Vec<Doc>),
+    /// Members as (name, whether to write the name with a `\u` escape, value).
+    Object(Vec<(String, bool, Doc)>),
+}
+
+fn doc() -> impl Strategy<Value = Doc> {
+    let leaf = prop::sample::select(&["1", "-2.5e3", "true", "null", "\"s\"", "\"\\u00e9\"", "[]", "{}"][..])
+        .prop_map(Doc::Scalar);
+    leaf.prop_recursive(4, 40, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Doc::Array),
+            prop::collection::vec(("[abc]", any::<bool>(), inner.clone()), 0..5).prop_map(Doc::Object),
+            // Enough names to cross the switch from a list to a hash set (16).
+            prop::collection::vec(("[a-f]{1,2}", any::<bool>(), inner), 10..30).prop_map(Doc::Object),
+        ]
+    })
+}
+
+fn render(d: &Doc, out: &mut String) {
+    match d {
+        Doc::Scalar(s) => out.push_str(s),
+        Doc::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                render(item, out);
+            }
+            out.push(']');
+        }
+        Doc::Object(members) => {
+            out.push('{');
+            for (i, (name, escaped, value)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if *escaped {
+                    let code = u32::from(name.chars().next().unwrap());
+                    out.push_str(&format!("\"\\u{code:04x}{}\":", &name[1..]));
+                } else {
+                    out.push_str(&format!("\"{name}\":"));
+                }
+                render(value, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// The first refusal in document order, as the strict reader should find it; `depth`
+/// is the nesting level of `d` itself (the top level is 1). Empty `[]`/`{}` scalars
+/// count as one level.
+fn oracle(d: &Doc, depth: usize) -> Option<tokengate_core::ErrorKind> {
+    use tokengate_core::{ErrorKind, MAX_DEPTH};
+    match d {
+        Doc::Scalar(s) => (s.starts_with(['[', '{']) && depth > MAX_DEPTH).then_some(ErrorKind::NestingTooDeep),
+        Doc::Array(items) => {
+            if depth > MAX_DEPTH {
+                return Some(ErrorKind::NestingTooDeep);
+            }
+            items.iter().find_map(|item| oracle(item, depth + 1))
+        }
+        Doc::Object(members) => {
+            if depth > MAX_DEPTH {
+                return Some(ErrorKind::NestingTooDeep);
+            }
+            let mut seen: Vec<&str> = Vec::new();
+            for (name, _, value) in members {
+                if seen.contains(&name.as_str()) {
+                    return Some(ErrorKind::DuplicateMember);
+                }
+                seen.push(name);
+                if let Some(kind) = oracle(value, depth + 1) {
+                    return Some(kind);
+                }
+            }
+            None
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn strict_reader_agrees_with_an_oracle(inner in doc(), wraps in prop::collection::vec(any::<bool>(), 0..20)) {
+        // Wrap the document in up to 19 single-member arrays or objects to reach the bound.
+        let mut d = inner;
+        for as_object in wraps {
+            d = if as_object { Doc::Object(vec![("w".to_owned(), false, d)]) } else { Doc::Array(vec![d]) };
+        }
+        let mut text = String::new();
+        render(&d, &mut text);
+        let want = oracle(&d, 1);
+        let got = check_strict(text.as_bytes()).err().map(|e| e.kind());
+        prop_assert_eq!(got, want, "{}", text);
+        // The same verdicts inside a signed token's claims, when the top is an object.
+        if let Doc::Object(_) = d {
+            let token = sign_raw(Algorithm::HS256, br#"{"alg":"HS256","kid":"hs256-1"}"#, text.as_bytes());
+            let err = hs().verify(&token).unwrap_err().kind();
+            if let Some(kind) = want {
+                prop_assert_eq!(err, kind, "{}", text);
+            }
+        }
+    }
+}

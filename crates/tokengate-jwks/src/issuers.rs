@@ -1,0 +1,397 @@
+//! [`Issuers`]: picks the key set by the token's (unverified) issuer.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokengate_core::{AuthError, ErrorKind, Key, KeyQuery, KeyResolver, RefreshFuture};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::{JwksCache, JwksCacheBuilder, JwksError};
+
+/// Default most issuers a dynamic [`Issuers`] holds caches for: 1000.
+pub const DEFAULT_MAX_ISSUERS: usize = 1000;
+/// Default time after which an unused issuer's cache is dropped: 1 hour.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Least time between two attempts to load the keys of an issuer that failed: 30 s.
+pub const DEFAULT_FAILURE_COOLDOWN: Duration = Duration::from_secs(30);
+
+/// Decides which issuers are trusted in dynamic mode, and where their keys come from.
+///
+/// ```
+/// use tokengate_core::KeySet;
+/// use tokengate_jwks::{IssuerRegistry, JwksCache, JwksCacheBuilder, JwksError};
+///
+/// struct Tenants;
+/// impl IssuerRegistry for Tenants {
+///     fn is_trusted(&self, issuer: &str) -> bool {
+///         issuer.starts_with("https://login.example/tenants/")
+///     }
+///     fn builder(&self, issuer: &str) -> Result<JwksCacheBuilder, JwksError> {
+///         // e.g. JwksCache::builder(DiscoverySource::new(issuer, client.clone())?)
+///         Ok(JwksCache::builder(KeySet::empty()))
+///     }
+/// }
+/// ```
+pub trait IssuerRegistry: Send + Sync + 'static {
+    /// Whether tokens that name `issuer` may be verified at all. Called on the request
+    /// path for issuers whose keys are not loaded: keep it cheap, with no I/O.
+    fn is_trusted(&self, issuer: &str) -> bool;
+
+    /// The cache for a trusted issuer; its keys are bound to `issuer` by [`Issuers`].
+    fn builder(&self, issuer: &str) -> Result<JwksCacheBuilder, JwksError>;
+}
+
+/// A registry that trusts the issuers a predicate accepts and finds their keys through
+/// OpenID Connect discovery, sharing one [`crate::HttpClient`].
+#[cfg(feature = "http")]
+pub struct DiscoveryRegistry<P> {
+    client: crate::HttpClient,
+    trusted: P,
+}
+
+#[cfg(feature = "http")]
+impl<P: Fn(&str) -> bool + Send + Sync + 'static> DiscoveryRegistry<P> {
+    /// Trusts the issuers `trusted` accepts (e.g. an exact-match allowlist or a tenant
+    /// URL pattern); never accept every issuer.
+    pub fn new(client: crate::HttpClient, trusted: P) -> Self {
+        DiscoveryRegistry { client, trusted }
+    }
+}
+
+#[cfg(feature = "http")]
+impl<P> fmt::Debug for DiscoveryRegistry<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DiscoveryRegistry").finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "http")]
+impl<P: Fn(&str) -> bool + Send + Sync + 'static> IssuerRegistry for DiscoveryRegistry<P> {
+    fn is_trusted(&self, issuer: &str) -> bool {
+        (self.trusted)(issuer)
+    }
+
+    fn builder(&self, issuer: &str) -> Result<JwksCacheBuilder, JwksError> {
+        Ok(JwksCache::builder(crate::DiscoverySource::new(issuer, self.client.clone())?))
+    }
+}
+
+/// A [`KeyResolver`] over many issuers: the token's unverified `iss` picks the issuer's
+/// [`JwksCache`], whose keys are bound to that issuer, so after the signature the
+/// verifier matches `iss` exactly and one tenant's keys never verify another's tokens,
+/// even when `kid`s collide.
+///
+/// Two modes: a static map ([`Issuers::from_caches`]) and a dynamic one
+/// ([`Issuers::dynamic`]) for multi-tenant services, where caches are created on first
+/// use for trusted issuers, bounded in number and dropped when idle.
+#[derive(Clone)]
+pub struct Issuers {
+    inner: Arc<Inner>,
+}
+
+enum Inner {
+    Static(HashMap<String, JwksCache>),
+    Dynamic(Dynamic),
+}
+
+impl fmt::Debug for Issuers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.inner {
+            Inner::Static(map) => f.debug_struct("Issuers").field("issuers", &map.keys()).finish(),
+            Inner::Dynamic(d) => f.debug_struct("Issuers").field("loaded", &d.caches.load().len()).finish(),
+        }
+    }
+}
+
+struct Entry {
+    cache: JwksCache,
+    last_used: AtomicU64,
+}
+
+struct Dynamic {
+    registry: Box<dyn IssuerRegistry>,
+    caches: ArcSwap<HashMap<Arc<str>, Arc<Entry>>>,
+    pending: Mutex<HashMap<String, watch::Receiver<bool>>>,
+    failed: Mutex<HashMap<String, Instant>>,
+    max_issuers: usize,
+    idle: Duration,
+    failure_cooldown: Duration,
+    tick: AtomicU64,
+    sweeper: AtomicBool,
+}
+
+/// Configures a dynamic [`Issuers`].
+#[must_use = "a builder does nothing until built"]
+pub struct DynamicIssuersBuilder {
+    registry: Box<dyn IssuerRegistry>,
+    max_issuers: usize,
+    idle: Duration,
+    failure_cooldown: Duration,
+}
+
+impl fmt::Debug for DynamicIssuersBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynamicIssuersBuilder")
+            .field("max_issuers", &self.max_issuers)
+            .field("idle", &self.idle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DynamicIssuersBuilder {
+    /// The most issuers held at once (default 1000). When full, the least recently used
+    /// idle issuer makes room; if none is idle, the new issuer is refused (and logged).
+    pub fn max_issuers(mut self, max: usize) -> Self {
+        self.max_issuers = max;
+        self
+    }
+
+    /// How long an issuer's cache stays without use before it is dropped (default 1 h).
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// The least time between two attempts to load an issuer that failed (default 30 s).
+    pub fn failure_cooldown(mut self, cooldown: Duration) -> Self {
+        self.failure_cooldown = cooldown;
+        self
+    }
+
+    /// Finishes the resolver. Caches are created later, on first use.
+    pub fn build(self) -> Result<Issuers, JwksError> {
+        if self.max_issuers == 0 || self.idle.is_zero() {
+            return Err(JwksError::Config("max_issuers and idle_timeout must be above zero".into()));
+        }
+        Ok(Issuers {
+            inner: Arc::new(Inner::Dynamic(Dynamic {
+                registry: self.registry,
+                caches: ArcSwap::from_pointee(HashMap::new()),
+                pending: Mutex::new(HashMap::new()),
+                failed: Mutex::new(HashMap::new()),
+                max_issuers: self.max_issuers,
+                idle: self.idle,
+                failure_cooldown: self.failure_cooldown,
+                tick: AtomicU64::new(0),
+                sweeper: AtomicBool::new(false),
+            })),
+        })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn no_iss() -> AuthError {
+    AuthError::with_detail(ErrorKind::InvalidIssuer, "token has no iss to pick keys by")
+}
+
+fn untrusted() -> AuthError {
+    AuthError::with_detail(ErrorKind::InvalidIssuer, "issuer is not trusted")
+}
+
+/// Sweeps run this many times per idle timeout.
+const SWEEPS_PER_IDLE: u32 = 4;
+
+impl Issuers {
+    /// A static map from the caches' own issuers (each must be built with
+    /// [`JwksCacheBuilder::bind_issuer`] or [`JwksCache::discover`]).
+    pub fn from_caches(caches: impl IntoIterator<Item = JwksCache>) -> Result<Issuers, JwksError> {
+        let mut map = HashMap::new();
+        for cache in caches {
+            let Some(issuer) = cache.issuer().map(str::to_owned) else {
+                return Err(JwksError::Config("every cache of Issuers must be bound to an issuer".into()));
+            };
+            if map.insert(issuer.clone(), cache).is_some() {
+                return Err(JwksError::Config(format!("issuer {issuer:?} given twice")));
+            }
+        }
+        Ok(Issuers { inner: Arc::new(Inner::Static(map)) })
+    }
+
+    /// A dynamic resolver: caches are created on first use for issuers `registry`
+    /// trusts, bound to them.
+    pub fn dynamic(registry: impl IssuerRegistry) -> DynamicIssuersBuilder {
+        DynamicIssuersBuilder {
+            registry: Box::new(registry),
+            max_issuers: DEFAULT_MAX_ISSUERS,
+            idle: DEFAULT_IDLE_TIMEOUT,
+            failure_cooldown: DEFAULT_FAILURE_COOLDOWN,
+        }
+    }
+
+    /// The cache of `issuer`, if loaded.
+    pub fn get(&self, issuer: &str) -> Option<JwksCache> {
+        match &*self.inner {
+            Inner::Static(map) => map.get(issuer).cloned(),
+            Inner::Dynamic(d) => d.caches.load().get(issuer).map(|e| e.cache.clone()),
+        }
+    }
+
+    /// The issuers whose caches are loaded.
+    pub fn loaded(&self) -> Vec<String> {
+        match &*self.inner {
+            Inner::Static(map) => map.keys().cloned().collect(),
+            Inner::Dynamic(d) => d.caches.load().keys().map(|k| k.to_string()).collect(),
+        }
+    }
+}
+
+impl KeyResolver for Issuers {
+    fn resolve(&self, query: &KeyQuery<'_>) -> Result<Key, AuthError> {
+        let issuer = query.issuer.ok_or_else(no_iss)?;
+        match &*self.inner {
+            Inner::Static(map) => map.get(issuer).ok_or_else(untrusted)?.resolve(query),
+            Inner::Dynamic(d) => {
+                let caches = d.caches.load();
+                match caches.get(issuer) {
+                    Some(entry) => {
+                        let tick = d.tick.load(Ordering::Relaxed);
+                        if entry.last_used.load(Ordering::Relaxed) != tick {
+                            entry.last_used.store(tick, Ordering::Relaxed);
+                        }
+                        entry.cache.resolve(query)
+                    }
+                    None if d.registry.is_trusted(issuer) => {
+                        Err(AuthError::with_detail(ErrorKind::UnknownKey, "issuer's keys are not loaded yet"))
+                    }
+                    None => Err(untrusted()),
+                }
+            }
+        }
+    }
+
+    fn refresh_unknown(&self, query: &KeyQuery<'_>) -> Option<RefreshFuture> {
+        let issuer = query.issuer?;
+        match &*self.inner {
+            Inner::Static(map) => map.get(issuer)?.refresh_unknown(query),
+            Inner::Dynamic(d) => {
+                if let Some(entry) = d.caches.load().get(issuer) {
+                    return entry.cache.refresh_unknown(query);
+                }
+                if !d.registry.is_trusted(issuer) {
+                    return None;
+                }
+                Dynamic::load(&self.inner, issuer)
+            }
+        }
+    }
+}
+
+impl Dynamic {
+    /// Starts (or joins) loading the cache of a trusted issuer.
+    fn load(inner: &Arc<Inner>, issuer: &str) -> Option<RefreshFuture> {
+        let Inner::Dynamic(d) = &**inner else { return None };
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        if lock(&d.failed).get(issuer).is_some_and(|at| at.elapsed() < d.failure_cooldown) {
+            return None;
+        }
+        let mut pending = lock(&d.pending);
+        let mut done = match pending.get(issuer) {
+            Some(rx) => rx.clone(),
+            None => {
+                let (tx, rx) = watch::channel(false);
+                pending.insert(issuer.to_owned(), rx.clone());
+                let weak = Arc::downgrade(inner);
+                runtime.spawn(create(weak, issuer.to_owned(), tx));
+                if !d.sweeper.swap(true, Ordering::Relaxed) {
+                    runtime.spawn(sweep(Arc::downgrade(inner), d.idle / SWEEPS_PER_IDLE));
+                }
+                rx
+            }
+        };
+        drop(pending);
+        Some(Box::pin(async move {
+            let _ = done.wait_for(|finished| *finished).await;
+        }))
+    }
+
+    fn insert(&self, issuer: &str, cache: &JwksCache) -> bool {
+        let tick = self.tick.load(Ordering::Relaxed);
+        let mut accepted = true;
+        self.caches.rcu(|map| {
+            let mut map: HashMap<Arc<str>, Arc<Entry>> = (**map).clone();
+            accepted = true;
+            if map.len() >= self.max_issuers && !map.contains_key(issuer) {
+                // The least recently used issuer not used during the current tick.
+                let victim = map
+                    .iter()
+                    .map(|(iss, e)| (Arc::clone(iss), e.last_used.load(Ordering::Relaxed)))
+                    .filter(|(_, used)| *used < tick)
+                    .min_by_key(|(_, used)| *used);
+                match victim {
+                    Some((iss, _)) => {
+                        map.remove(&iss);
+                    }
+                    None => {
+                        accepted = false;
+                        return map;
+                    }
+                }
+            }
+            let entry = Entry { cache: cache.clone(), last_used: AtomicU64::new(tick) };
+            map.insert(Arc::from(issuer), Arc::new(entry));
+            map
+        });
+        if !accepted {
+            tracing::warn!(issuer, max = self.max_issuers, "too many active issuers; not loading another");
+        }
+        accepted
+    }
+}
+
+async fn create(inner: Weak<Inner>, issuer: String, done: watch::Sender<bool>) {
+    let Some(strong) = inner.upgrade() else { return };
+    let Inner::Dynamic(d) = &*strong else { return };
+    let built = match d.registry.builder(&issuer) {
+        Ok(builder) => builder.bind_issuer(issuer.clone()).build().await,
+        Err(e) => Err(e),
+    };
+    let loaded = match built {
+        Ok(cache) => d.insert(&issuer, &cache),
+        Err(error) => {
+            tracing::warn!(issuer = %issuer, %error, "cannot load the issuer's keys");
+            false
+        }
+    };
+    match loaded {
+        true => tracing::info!(issuer = %issuer, "issuer loaded"),
+        false => {
+            let mut failed = lock(&d.failed);
+            failed.retain(|_, at| at.elapsed() < d.failure_cooldown);
+            if failed.len() < d.max_issuers {
+                failed.insert(issuer.clone(), Instant::now());
+            }
+        }
+    }
+    lock(&d.pending).remove(&issuer);
+    done.send_replace(true);
+}
+
+async fn sweep(inner: Weak<Inner>, every: Duration) {
+    let every = every.max(Duration::from_millis(1));
+    let mut interval = tokio::time::interval(every);
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        let Some(strong) = inner.upgrade() else { return };
+        let Inner::Dynamic(d) = &*strong else { return };
+        let tick = d.tick.fetch_add(1, Ordering::Relaxed) + 1;
+        let limit = u64::from(SWEEPS_PER_IDLE);
+        let is_idle = |e: &Entry| tick.saturating_sub(e.last_used.load(Ordering::Relaxed)) > limit;
+        if d.caches.load().values().any(|e| is_idle(e)) {
+            d.caches.rcu(|map| {
+                let mut map: HashMap<Arc<str>, Arc<Entry>> = (**map).clone();
+                map.retain(|_, e| !is_idle(e));
+                map
+            });
+            tracing::debug!("dropped idle issuers");
+        }
+    }
+}

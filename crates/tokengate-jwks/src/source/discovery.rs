@@ -1,0 +1,101 @@
+//! [`DiscoverySource`]: OpenID Connect discovery, `issuer` -> `jwks_uri` -> keys.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::Url;
+use tokio::time::Instant;
+
+use super::url::fetch_jwks;
+use super::{FetchFuture, Fetched, KeySource};
+use crate::{HttpClient, JwksError};
+
+/// How long a discovered `jwks_uri` is used before the discovery document is read again.
+pub const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+
+/// Keys found through OpenID Connect discovery: `{issuer}/.well-known/openid-configuration`
+/// names the `jwks_uri`, whose keys are fetched and bound to the issuer.
+///
+/// The document's `issuer` must equal the configured issuer exactly (OpenID Connect
+/// Discovery 1.0, section 4.3), or the fetch fails with [`JwksError::IssuerMismatch`].
+/// The `jwks_uri` is kept for an hour and re-discovered sooner when fetching it fails.
+/// Every returned key is bound to the issuer ([`tokengate_core::Key::bind_issuer`]).
+#[derive(Debug)]
+pub struct DiscoverySource {
+    issuer: String,
+    config_url: Url,
+    client: HttpClient,
+    jwks_uri: Mutex<Option<(Url, Instant)>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Metadata {
+    issuer: String,
+    jwks_uri: String,
+}
+
+impl DiscoverySource {
+    /// A source for `issuer` (e.g. `https://login.example/tenant-1`).
+    pub fn new(issuer: &str, client: HttpClient) -> Result<DiscoverySource, JwksError> {
+        let parsed = client.check_url(issuer)?;
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(JwksError::Config(format!("issuer {issuer:?} has a query or fragment")));
+        }
+        let config = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+        let config_url = client.check_url(&config)?;
+        Ok(DiscoverySource { issuer: issuer.to_owned(), config_url, client, jwks_uri: Mutex::new(None) })
+    }
+
+    /// The configured issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn cached(&self) -> Option<Url> {
+        let guard = self.jwks_uri.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.as_ref().filter(|(_, at)| at.elapsed() < DISCOVERY_TTL).map(|(url, _)| url.clone())
+    }
+
+    fn remember(&self, url: Option<Url>) {
+        let mut guard = self.jwks_uri.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *guard = url.map(|u| (u, Instant::now()));
+    }
+
+    async fn discover(&self) -> Result<Url, JwksError> {
+        let doc = self.client.get(&self.config_url).await?;
+        crate::source::strict_json(&doc.body).map_err(JwksError::InvalidDiscovery)?;
+        let meta: Metadata =
+            serde_json::from_slice(&doc.body).map_err(|e| JwksError::InvalidDiscovery(e.to_string()))?;
+        if meta.issuer != self.issuer {
+            return Err(JwksError::IssuerMismatch { expected: self.issuer.clone(), found: meta.issuer });
+        }
+        let url = self.client.check_url(&meta.jwks_uri)?;
+        self.remember(Some(url.clone()));
+        Ok(url)
+    }
+
+    async fn load(&self) -> Result<Fetched, JwksError> {
+        let fetched = match self.cached() {
+            Some(url) => match fetch_jwks(&self.client, &url).await {
+                Ok(fetched) => fetched,
+                Err(_) => {
+                    self.remember(None);
+                    fetch_jwks(&self.client, &self.discover().await?).await?
+                }
+            },
+            None => fetch_jwks(&self.client, &self.discover().await?).await?,
+        };
+        let bound = fetched.keys.bind_issuer(&self.issuer);
+        Ok(Fetched { keys: bound, ..fetched })
+    }
+}
+
+impl KeySource for DiscoverySource {
+    fn fetch(&self) -> FetchFuture<'_> {
+        Box::pin(self.load())
+    }
+
+    fn describe(&self) -> String {
+        format!("OIDC discovery {}", self.issuer)
+    }
+}

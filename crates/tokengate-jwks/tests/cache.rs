@@ -1,0 +1,325 @@
+//! The cache's behaviour with a scripted key source and tokio's paused clock: max_stale,
+//! cooldown and negative cache, deny_kid, health, and the task's end.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{TestKey, verifier};
+use tokengate_core::{Algorithm, ErrorKind, Key, KeyQuery, KeyResolver, KeySet};
+use tokengate_jwks::{FetchFuture, Fetched, JwksCache, JwksError, KeySource};
+
+const ISS: &str = "https://issuer.example";
+
+struct State {
+    keys: Mutex<Result<KeySet, JwksError>>,
+    fetches: AtomicUsize,
+}
+
+impl State {
+    fn serve(&self, keys: &[&TestKey]) {
+        let keys = keys.iter().map(|k| Key::from_jwk_json(&k.jwk().to_string()).unwrap());
+        *self.keys.lock().unwrap() = Ok(KeySet::new(keys).unwrap());
+    }
+    fn fail(&self) {
+        *self.keys.lock().unwrap() = Err(JwksError::Source("down".into()));
+    }
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A source whose answer the test scripts.
+struct Scripted {
+    state: Arc<State>,
+    _dropped: DropFlag,
+}
+
+impl KeySource for Scripted {
+    fn fetch(&self) -> FetchFuture<'_> {
+        self.state.fetches.fetch_add(1, Ordering::SeqCst);
+        let result = self.state.keys.lock().unwrap().clone().map(Fetched::new);
+        Box::pin(async move { result })
+    }
+}
+
+fn scripted(keys: &[&TestKey]) -> (Scripted, Arc<State>, Arc<AtomicBool>) {
+    let state =
+        Arc::new(State { keys: Mutex::new(Err(JwksError::Source("unset".into()))), fetches: AtomicUsize::new(0) });
+    state.serve(keys);
+    let dropped = Arc::new(AtomicBool::new(false));
+    (Scripted { state: Arc::clone(&state), _dropped: DropFlag(Arc::clone(&dropped)) }, state, dropped)
+}
+
+fn query(kid: &str) -> KeyQuery<'_> {
+    KeyQuery { kid: Some(kid), alg: Algorithm::EdDSA, issuer: Some(ISS) }
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_stale_expiry_fails_with_keys_unavailable_then_recovers() {
+    let k1 = TestKey::new("k1");
+    let (source, state, _) = scripted(&[&k1]);
+    let cache = JwksCache::builder(source)
+        .refresh_interval(Duration::from_secs(10))
+        .min_refresh_interval(Duration::from_secs(1))
+        .retry_backoff(Duration::from_secs(1), Duration::from_secs(4))
+        .max_stale(Duration::from_secs(60))
+        .build()
+        .await
+        .unwrap();
+    let v = verifier(cache.clone());
+    state.fail();
+
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    v.verify(&k1.token(ISS)).unwrap();
+    let health = cache.health();
+    assert!(health.serving_stale && health.is_ready(), "{health:?}");
+    assert!(health.consecutive_failures >= 3, "retries with backoff: {health:?}");
+    assert!(health.key_set_age >= Duration::from_secs(30));
+
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    let err = v.verify(&k1.token(ISS)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(err.status(), 503);
+    let err = v.verify_async::<serde_json::Value>(&k1.token(ISS)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    let health = cache.health();
+    assert!(health.unavailable && !health.is_ready() && !health.serving_stale);
+
+    state.serve(&[&k1]);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    v.verify(&k1.token(ISS)).unwrap();
+    assert!(cache.health().is_ready());
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_kids_cost_one_fetch_per_cooldown_and_new_kids_still_arrive() {
+    let k1 = TestKey::new("k1");
+    let k2 = TestKey::new("k2");
+    let (source, state, _) = scripted(&[&k1]);
+    let cache = JwksCache::builder(source).cooldown(Duration::from_secs(30)).build().await.unwrap();
+    let v = verifier(cache.clone());
+    assert_eq!(state.fetches(), 1);
+
+    // The first unknown kid refreshes once; later ones within the cooldown do not.
+    let forged = k1.token_with_kid(ISS, "nope");
+    assert_eq!(v.verify_async::<serde_json::Value>(&forged).await.unwrap_err().kind(), ErrorKind::UnknownKey);
+    assert_eq!(state.fetches(), 2);
+    for i in 0..100 {
+        let forged = k1.token_with_kid(ISS, &format!("random-{i}"));
+        assert!(v.verify_async::<serde_json::Value>(&forged).await.is_err());
+    }
+    // The same kid again is answered by the negative cache.
+    assert!(cache.refresh_unknown(&query("nope")).is_none());
+    assert_eq!(state.fetches(), 2);
+
+    // A genuinely new kid, published now, is fetched by the next allowed refresh.
+    state.serve(&[&k1, &k2]);
+    assert!(v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.is_err(), "still within the cooldown");
+    tokio::time::advance(Duration::from_secs(31)).await;
+    v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap();
+    assert_eq!(state.fetches(), 3);
+    assert!(cache.health().unknown_kid_total >= 102);
+}
+
+#[tokio::test]
+async fn concurrent_unknown_kids_share_one_fetch() {
+    let k1 = TestKey::new("k1");
+    let (source, state, _) = scripted(&[&k1]);
+    let cache = JwksCache::builder(source).build().await.unwrap();
+    let futures: Vec<_> =
+        (0..100).map(|i| cache.refresh_unknown(&query(&format!("x{i}"))).expect("first wave refreshes")).collect();
+    for f in futures {
+        f.await;
+    }
+    assert_eq!(state.fetches(), 2);
+}
+
+#[tokio::test]
+async fn deny_kid_removes_at_once_and_keeps_it_out() {
+    let k1 = TestKey::new("k1");
+    let k2 = TestKey::new("k2");
+    let (source, state, _) = scripted(&[&k1, &k2]);
+    let cache = JwksCache::builder(source).build().await.unwrap();
+    let v = verifier(cache.clone());
+    v.verify(&k1.token(ISS)).unwrap();
+
+    assert!(cache.deny_kid("k1"));
+    assert_eq!(v.verify(&k1.token(ISS)).unwrap_err().kind(), ErrorKind::UnknownKey);
+    // The source still lists k1: it stays out.
+    cache.refresh_now().await.unwrap();
+    assert_eq!(v.verify(&k1.token(ISS)).unwrap_err().kind(), ErrorKind::UnknownKey);
+    assert!(cache.keys().get("k1").is_none());
+    v.verify(&k2.token(ISS)).unwrap();
+    assert!(!cache.deny_kid("absent"));
+
+    // A set of only denied keys is refused; k2 keeps serving.
+    state.serve(&[&k1]);
+    let err = cache.refresh_now().await.unwrap_err();
+    assert!(matches!(err, JwksError::NoUsableKeys { .. }));
+    v.verify(&k2.token(ISS)).unwrap();
+}
+
+#[tokio::test]
+async fn the_task_stops_when_the_last_clone_is_dropped() {
+    let k1 = TestKey::new("k1");
+    let (source, _, dropped) = scripted(&[&k1]);
+    let cache = JwksCache::builder(source).build().await.unwrap();
+    let clone = cache.clone();
+    drop(cache);
+    tokio::task::yield_now().await;
+    assert!(!dropped.load(Ordering::SeqCst));
+    drop(clone);
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(dropped.load(Ordering::SeqCst), "the source (and the cache) must be freed");
+}
+
+#[tokio::test]
+async fn bound_cache_refuses_other_issuers_before_any_refresh() {
+    let k1 = TestKey::new("k1");
+    let (source, state, _) = scripted(&[&k1]);
+    let cache = JwksCache::builder(source).bind_issuer(ISS).build().await.unwrap();
+    let v = verifier(cache.clone());
+    v.verify(&k1.token(ISS)).unwrap();
+    let err = v.verify_async::<serde_json::Value>(&k1.token_with_kid("https://tenant-b.example", "zz")).await;
+    assert_eq!(err.unwrap_err().kind(), ErrorKind::InvalidIssuer);
+    assert_eq!(v.verify(&k1.token("https://tenant-b.example")).unwrap_err().kind(), ErrorKind::InvalidIssuer);
+    assert_eq!(state.fetches(), 1, "a token of another issuer never causes a fetch");
+}
+
+#[tokio::test]
+async fn static_key_set_is_a_source() {
+    let key = Key::hmac(Algorithm::HS256, &[9; 32]).unwrap().with_kid("h1");
+    let cache = JwksCache::builder(KeySet::new([key]).unwrap()).build().await.unwrap();
+    assert!(cache.resolve(&KeyQuery { kid: Some("h1"), alg: Algorithm::HS256, issuer: None }).is_ok());
+    let health = cache.health();
+    assert_eq!(health.key_count, 1);
+    assert_eq!(health.source, "static keys");
+    // Unchanged keys are not swapped on refresh.
+    let generation = health.generation;
+    cache.refresh_now().await.unwrap();
+    assert_eq!(cache.health().generation, generation);
+}
+
+#[tokio::test]
+async fn invalid_configuration_is_refused() {
+    let key = || KeySet::new([Key::hmac(Algorithm::HS256, &[9; 32]).unwrap()]).unwrap();
+    let err = JwksCache::builder(key())
+        .min_refresh_interval(Duration::from_secs(10))
+        .max_refresh_interval(Duration::from_secs(1))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, JwksError::Config(_)));
+    let err = JwksCache::builder(key()).retry_backoff(Duration::ZERO, Duration::from_secs(1)).build().await;
+    assert!(matches!(err.unwrap_err(), JwksError::Config(_)));
+    let err = JwksCache::builder(KeySet::empty()).build().await.unwrap_err();
+    assert!(matches!(err, JwksError::NoUsableKeys { .. }));
+}
+
+#[test]
+fn building_outside_a_runtime_is_an_error() {
+    let key = KeySet::new([Key::hmac(Algorithm::HS256, &[9; 32]).unwrap()]).unwrap();
+    let fut = JwksCache::builder(key).build();
+    // Polled by a bare executor without a tokio runtime.
+    let err = futures_lite_block_on(fut).unwrap_err();
+    assert_eq!(err, JwksError::NoRuntime);
+}
+
+/// A minimal executor, enough for a future that completes without waking.
+fn futures_lite_block_on<F: std::future::Future>(fut: F) -> F::Output {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn health_reports_the_unknown_kid_rate() {
+    let k1 = TestKey::new("k1");
+    let (source, _, _) = scripted(&[&k1]);
+    let cache = JwksCache::builder(source).build().await.unwrap();
+    let _ = cache.health();
+    for i in 0..50 {
+        let kid = format!("u{i}");
+        assert!(cache.resolve(&query(&kid)).is_err());
+    }
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let health = cache.health();
+    assert_eq!(health.unknown_kid_total, 50);
+    assert!((health.unknown_kid_rate - 5.0).abs() < 0.01, "{}", health.unknown_kid_rate);
+}
+
+/// A `Write` into a shared buffer, for capturing tracing output.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn audit_events_name_kids_and_algorithms_but_no_key_material() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let secret = [0x5a_u8; 48];
+    let hs256 = Key::hmac(Algorithm::HS256, &secret).unwrap().with_kid("rotating");
+    let hs384 = Key::hmac(Algorithm::HS384, &secret).unwrap().with_kid("rotating");
+    let other = Key::hmac(Algorithm::HS256, &[1; 32]).unwrap().with_kid("other");
+    let state =
+        Arc::new(State { keys: Mutex::new(Ok(KeySet::new([hs256, other]).unwrap())), fetches: AtomicUsize::new(0) });
+    let source = Scripted { state: Arc::clone(&state), _dropped: DropFlag(Arc::new(AtomicBool::new(false))) };
+    let cache = JwksCache::builder(source).build().await.unwrap();
+
+    *state.keys.lock().unwrap() = Ok(KeySet::new([hs384]).unwrap());
+    cache.refresh_now().await.unwrap();
+    state.fail();
+    cache.refresh_now().await.unwrap_err();
+    *state.keys.lock().unwrap() =
+        Ok(KeySet::new([Key::hmac(Algorithm::HS384, &secret).unwrap().with_kid("rotating")]).unwrap());
+    cache.refresh_now().await.unwrap();
+    cache.deny_kid("rotating");
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("key added") && (log.contains("kid=\"other\"") || log.contains("kid=other")), "{log}");
+    assert!(log.contains("algorithm changed for an existing kid"), "{log}");
+    assert!(log.contains("HS384") && log.contains("HS256"), "{log}");
+    assert!(log.contains("key removed"), "{log}");
+    assert!(log.contains("key fetch failed"), "{log}");
+    assert!(log.contains("key fetch recovered"), "{log}");
+    assert!(log.contains("kid denied"), "{log}");
+    use base64::Engine;
+    for encoded in [
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+        base64::engine::general_purpose::STANDARD.encode(secret),
+    ] {
+        assert!(!log.contains(&encoded), "key material in the log");
+    }
+    assert!(!log.contains("5a5a5a") && !log.contains("90, 90"), "key material in the log");
+}

@@ -1,0 +1,355 @@
+//! The JWKS cache against a real HTTP server on 127.0.0.1: rotation, discovery, faults
+//! (in each of which the previous keys keep serving), the refetch storm and rotation
+//! under load.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use common::{Mode, Server, TestKey, jwks, verifier};
+use tokengate_core::ErrorKind;
+use tokengate_jwks::{HttpClient, JwksCache, JwksError, UrlSource};
+
+const ISS: &str = "https://issuer.example";
+/// Every test is bounded in time.
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(LIMIT, f).await.expect("test took too long")
+}
+
+fn client() -> HttpClient {
+    HttpClient::new().unwrap().timeout(Duration::from_millis(300))
+}
+
+async fn cache_for(server: &Server) -> JwksCache {
+    JwksCache::builder(UrlSource::new(&server.jwks_url(), client()).unwrap())
+        .retry_backoff(Duration::from_secs(60), Duration::from_secs(60))
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn rotation_new_kid_accepted_removed_kid_rejected() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let k2 = TestKey::new("k2");
+        let server = Server::start(jwks(&[&k1])).await;
+        let cache = cache_for(&server).await;
+        let v = verifier(cache.clone());
+        v.verify_async::<serde_json::Value>(&k1.token(ISS)).await.unwrap();
+
+        // The provider publishes k2: the first token naming it causes one refresh.
+        server.publish(&[&k1, &k2]);
+        v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap();
+        assert_eq!(server.hits(), 2);
+
+        // k1 is retired: after the next refresh it is rejected.
+        server.publish(&[&k2]);
+        cache.refresh_now().await.unwrap();
+        let err = v.verify_async::<serde_json::Value>(&k1.token(ISS)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownKey);
+        v.verify(&k2.token(ISS)).unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn from_url_convenience_and_cache_control() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let server = Server::start(jwks(&[&k1])).await;
+        server.set(Mode::JwksWithCacheControl(jwks(&[&k1]), "public, max-age=86400".into()));
+        let cache = JwksCache::from_url(&server.jwks_url()).await.unwrap();
+        verifier(cache.clone()).verify(&k1.token(ISS)).unwrap();
+        assert!(cache.health().is_ready());
+        assert!(JwksCache::from_url("http://idp.example/jwks").await.is_err(), "plain http to a remote host");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn discovery_binds_keys_to_the_issuer() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let server = Server::start(jwks(&[&k1])).await;
+        let issuer = server.base();
+        let cache = JwksCache::discover(&issuer).await.unwrap();
+        assert_eq!(cache.issuer(), Some(issuer.as_str()));
+        assert!(cache.keys().keys().all(|k| k.issuer() == Some(issuer.as_str())));
+        let v = verifier(cache.clone());
+        v.verify(&k1.token(&issuer)).unwrap();
+        // The same key, a token claiming another issuer: refused, even with any_issuer().
+        let err = v.verify(&k1.token("https://other.example")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidIssuer);
+        // A trailing slash is another issuer (exact match).
+        let err = v.verify(&k1.token(&format!("{issuer}/"))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidIssuer);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn discovery_issuer_mismatch_is_refused_and_old_keys_keep_serving() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let server = Server::start(jwks(&[&k1])).await;
+        let issuer = server.base();
+
+        server.set_discovered_issuer("http://127.0.0.1:1");
+        let err = JwksCache::discover(&issuer).await.unwrap_err();
+        assert!(matches!(err, JwksError::IssuerMismatch { .. }), "{err:?}");
+
+        server.set_discovered_issuer(&issuer);
+        let cache = JwksCache::discover(&issuer).await.unwrap();
+        // Later the document names another issuer, and the jwks_uri fails so that it
+        // is read again: the refresh fails, the keys stay.
+        server.set_discovered_issuer("https://evil.example");
+        server.set(Mode::Status(500));
+        let err = cache.refresh_now().await.unwrap_err();
+        assert!(matches!(err, JwksError::IssuerMismatch { .. }), "{err:?}");
+        verifier(cache.clone()).verify(&k1.token(&issuer)).unwrap();
+        assert!(cache.health().serving_stale);
+    })
+    .await;
+}
+
+/// Puts the server in `mode`, refreshes, and checks the fault is reported while the
+/// previous keys keep serving; then restores the server and checks recovery.
+async fn fault_keeps_previous_keys(mode: Mode, expected: impl Fn(&JwksError) -> bool) {
+    let k1 = TestKey::new("k1");
+    let server = Server::start(jwks(&[&k1])).await;
+    let cache = cache_for(&server).await;
+    let v = verifier(cache.clone());
+    v.verify(&k1.token(ISS)).unwrap();
+
+    server.set(mode);
+    let err = cache.refresh_now().await.unwrap_err();
+    assert!(expected(&err), "unexpected error {err:?}");
+    v.verify(&k1.token(ISS)).unwrap();
+    v.verify_async::<serde_json::Value>(&k1.token(ISS)).await.unwrap();
+    let health = cache.health();
+    assert_eq!(health.consecutive_failures, 1);
+    assert!(health.serving_stale && health.is_ready() && !health.unavailable);
+    assert_eq!(health.last_error.as_ref(), Some(&err));
+
+    server.publish(&[&k1]);
+    cache.refresh_now().await.unwrap();
+    let health = cache.health();
+    assert_eq!(health.consecutive_failures, 0);
+    assert!(!health.serving_stale);
+    v.verify(&k1.token(ISS)).unwrap();
+}
+
+#[tokio::test]
+async fn fault_http_500() {
+    bounded(fault_keeps_previous_keys(Mode::Status(500), |e| *e == JwksError::Status(500))).await;
+}
+
+#[tokio::test]
+async fn fault_hang_past_timeout() {
+    let started = std::time::Instant::now();
+    bounded(fault_keeps_previous_keys(Mode::Hang, |e| matches!(e, JwksError::Timeout(_)))).await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn fault_garbage() {
+    bounded(fault_keeps_previous_keys(Mode::Garbage, |e| matches!(e, JwksError::InvalidJwks(_)))).await;
+}
+
+#[tokio::test]
+async fn fault_ten_megabyte_body() {
+    let limit = tokengate_jwks::DEFAULT_MAX_BODY;
+    bounded(fault_keeps_previous_keys(Mode::Huge(10 * 1024 * 1024), |e| *e == JwksError::TooLarge { limit })).await;
+}
+
+#[tokio::test]
+async fn fault_ten_megabyte_chunked_body_without_length() {
+    let limit = tokengate_jwks::DEFAULT_MAX_BODY;
+    let mode = Mode::HugeChunked(10 * 1024 * 1024);
+    bounded(fault_keeps_previous_keys(mode, |e| *e == JwksError::TooLarge { limit })).await;
+}
+
+#[tokio::test]
+async fn fault_redirect_to_another_host() {
+    bounded(fault_keeps_previous_keys(Mode::RedirectOtherHost, |e| matches!(e, JwksError::Redirect(_)))).await;
+}
+
+#[tokio::test]
+async fn fault_duplicate_kids() {
+    let a = TestKey::new("dup");
+    let b = TestKey::new("dup");
+    let doc = jwks(&[&a, &b]);
+    bounded(fault_keeps_previous_keys(Mode::Jwks(doc), |e| matches!(e, JwksError::InvalidJwks(_)))).await;
+}
+
+#[tokio::test]
+async fn fault_only_unusable_keys() {
+    // An encryption key and a weak RSA key: both skipped, so nothing usable is left.
+    let doc = serde_json::json!({"keys": [
+        {"kty": "OKP", "crv": "Ed25519", "use": "enc", "kid": "enc", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        {"kty": "RSA", "kid": "weak", "alg": "RS256", "n": "AQAB", "e": "AQAB"}
+    ]})
+    .to_string();
+    bounded(fault_keeps_previous_keys(Mode::Jwks(doc), |e| *e == JwksError::NoUsableKeys { skipped: 2 })).await;
+}
+
+#[tokio::test]
+async fn unusable_keys_inside_a_good_set_are_skipped() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let server = Server::start(jwks(&[&k1])).await;
+        let mut doc: serde_json::Value = serde_json::from_str(&jwks(&[&k1])).unwrap();
+        doc["keys"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"kty": "RSA", "kid": "weak", "n": "AQAB", "e": "AQAB"}));
+        server.set(Mode::Jwks(doc.to_string()));
+        let cache = cache_for(&server).await;
+        assert_eq!(cache.keys().len(), 1);
+        verifier(cache).verify(&k1.token(ISS)).unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn same_host_redirect_is_followed() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let server = Server::start(jwks(&[&k1])).await;
+        server.set(Mode::RedirectSameHost);
+        let cache = cache_for(&server).await;
+        verifier(cache).verify(&k1.token(ISS)).unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn first_fetch_failure_fails_the_build() {
+    bounded(async {
+        let server = Server::start(String::new()).await;
+        server.set(Mode::Status(503));
+        let err = JwksCache::builder(UrlSource::new(&server.jwks_url(), client()).unwrap()).build().await.unwrap_err();
+        assert_eq!(err, JwksError::Status(503));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refetch_storm_costs_one_fetch_per_cooldown() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let server = Server::start(jwks(&[&k1])).await;
+        let cache = cache_for(&server).await;
+        assert_eq!(server.hits(), 1);
+        let v = verifier(cache.clone());
+        let forged: Vec<String> = (0..10_000).map(|i| k1.token_with_kid(ISS, &format!("random-{i}"))).collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for token in forged {
+            let v = v.clone();
+            tasks.spawn(async move { v.verify_async::<serde_json::Value>(&token).await.map(|_| ()) });
+        }
+        let mut rejected = 0;
+        while let Some(result) = tasks.join_next().await {
+            assert_eq!(result.unwrap().unwrap_err().kind(), ErrorKind::UnknownKey);
+            rejected += 1;
+        }
+        assert_eq!(rejected, 10_000);
+        // One initial fetch, and at most one caused by the storm (cooldown 30 s).
+        assert!(server.hits() <= 2, "{} fetches", server.hits());
+        let health = cache.health();
+        assert!(health.unknown_kid_total >= 10_000);
+        // Valid tokens were never affected.
+        v.verify(&k1.token(ISS)).unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_under_load_has_zero_failures() {
+    bounded(async {
+        let first = TestKey::new("gen-0");
+        let server = Arc::new(Server::start(jwks(&[&first])).await);
+        let cache = JwksCache::builder(UrlSource::new(&server.jwks_url(), client()).unwrap())
+            .refresh_interval(Duration::from_millis(2))
+            .min_refresh_interval(Duration::from_millis(1))
+            .build()
+            .await
+            .unwrap();
+        let v = verifier(cache.clone());
+        let signing = Arc::new(std::sync::RwLock::new(first.clone()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let verified = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+
+        let mut workers = Vec::new();
+        for _ in 0..4 {
+            let (v, signing, stop, verified, failed) =
+                (v.clone(), Arc::clone(&signing), Arc::clone(&stop), Arc::clone(&verified), Arc::clone(&failed));
+            workers.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let token = signing.read().unwrap().token(ISS);
+                    match v.verify_async::<serde_json::Value>(&token).await {
+                        Ok(_) => verified.fetch_add(1, Ordering::Relaxed),
+                        Err(e) => {
+                            eprintln!("valid token failed: {e:?}");
+                            failed.fetch_add(1, Ordering::Relaxed)
+                        }
+                    };
+                    tokio::task::yield_now().await;
+                }
+            }));
+        }
+
+        // The provider rotates every few milliseconds: it publishes the next key before
+        // signing with it (and waits until it has been fetched), and keeps the last
+        // keys published for the tokens still in flight.
+        let mut published = vec![first];
+        let mut rotations = 0;
+        while rotations < 100 {
+            let next = TestKey::new(&format!("gen-{}", rotations + 1));
+            published.push(next.clone());
+            if published.len() > 4 {
+                published.remove(0);
+            }
+            server.publish(&published.iter().collect::<Vec<_>>());
+            cache.refresh_now().await.unwrap();
+            *signing.write().unwrap() = next;
+            rotations += 1;
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        for w in workers {
+            w.await.unwrap();
+        }
+        let (ok, bad) = (verified.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+        eprintln!("{rotations} rotations, {ok} verifications, {bad} failures, {} fetches", server.hits());
+        assert!(ok >= 200, "only {ok} verifications");
+        assert_eq!(bad, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dynamic_issuers_through_discovery() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let server = Server::start(jwks(&[&k1])).await;
+        let issuer = server.base();
+        let trusted = issuer.clone();
+        let registry = tokengate_jwks::DiscoveryRegistry::new(client(), move |iss: &str| iss == trusted);
+        let issuers = tokengate_jwks::Issuers::dynamic(registry).build().unwrap();
+        let v = verifier(issuers.clone());
+        v.verify_async::<serde_json::Value>(&k1.token(&issuer)).await.unwrap();
+        assert_eq!(issuers.loaded(), vec![issuer.clone()]);
+        let err = v.verify_async::<serde_json::Value>(&k1.token("http://127.0.0.1:1")).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidIssuer);
+        assert_eq!(server.hits(), 1);
+    })
+    .await;
+}

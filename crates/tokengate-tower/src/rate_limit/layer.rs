@@ -1,0 +1,76 @@
+//! [`FailureRateLimitLayer`].
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::Quota;
+use tokengate_core::ConfigError;
+use tower_layer::Layer;
+
+use super::{ClientKey, FailureRateLimit, Limiter, PeerAddr};
+use crate::response::{BearerChallenge, Rfc6750};
+
+/// A [`Layer`] that answers 429 to clients with too many failed verifications. See the
+/// [module docs](super).
+#[must_use]
+pub struct FailureRateLimitLayer<K = PeerAddr, R = Rfc6750> {
+    pub(crate) limiter: Arc<Limiter>,
+    pub(crate) key: K,
+    pub(crate) on_rejection: R,
+    pub(crate) challenge: BearerChallenge,
+}
+
+impl<K: Clone, R: Clone> Clone for FailureRateLimitLayer<K, R> {
+    fn clone(&self) -> Self {
+        FailureRateLimitLayer {
+            limiter: Arc::clone(&self.limiter),
+            key: self.key.clone(),
+            on_rejection: self.on_rejection.clone(),
+            challenge: self.challenge.clone(),
+        }
+    }
+}
+
+impl<K: fmt::Debug, R> fmt::Debug for FailureRateLimitLayer<K, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FailureRateLimitLayer").field("key", &self.key).finish_non_exhaustive()
+    }
+}
+
+impl FailureRateLimitLayer {
+    /// Allows each client `max_failures` failed verifications in a burst, regaining one
+    /// every `window / max_failures`. Errors when `window` is zero.
+    pub fn new(max_failures: NonZeroU32, window: Duration) -> Result<Self, ConfigError> {
+        let quota = Quota::with_period(window / max_failures.get())
+            .ok_or_else(|| ConfigError::Invalid("the failure window must be longer than zero".into()))?
+            .allow_burst(max_failures);
+        Ok(FailureRateLimitLayer {
+            limiter: Arc::new(Limiter::new(quota)),
+            key: PeerAddr,
+            on_rejection: Rfc6750,
+            challenge: BearerChallenge::default(),
+        })
+    }
+}
+
+impl<K, R> FailureRateLimitLayer<K, R> {
+    /// How clients are told apart (default: [`PeerAddr`]).
+    pub fn client_key<K2: ClientKey>(self, key: K2) -> FailureRateLimitLayer<K2, R> {
+        FailureRateLimitLayer { limiter: self.limiter, key, on_rejection: self.on_rejection, challenge: self.challenge }
+    }
+
+    /// The 429 response (default: [`Rfc6750`], which sends `Retry-After`).
+    pub fn on_rejection<R2>(self, on_rejection: R2) -> FailureRateLimitLayer<K, R2> {
+        FailureRateLimitLayer { limiter: self.limiter, key: self.key, on_rejection, challenge: self.challenge }
+    }
+}
+
+impl<S, K: Clone, R: Clone> Layer<S> for FailureRateLimitLayer<K, R> {
+    type Service = FailureRateLimit<S, K, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        FailureRateLimit::from_parts(inner, self.clone())
+    }
+}

@@ -1,0 +1,117 @@
+//! The verified-token cache: hits, and entries dying on key-set change, denied kid and exp.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "common/capture.rs"]
+mod capture;
+mod common;
+
+use std::convert::Infallible;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use common::{AUD, ISS, claims, rsa};
+use http::{Request, Response, StatusCode};
+use tokengate_core::{Algorithm, AuthError, ErrorKind, FixedClock, Key, KeyQuery, KeyResolver, KeySet, Verifier};
+use tokengate_tower::JwtAuthLayer;
+use tokengate_tower::cache::VerifiedTokenCache;
+use tower::{Layer, ServiceExt, service_fn};
+
+#[derive(Clone)]
+struct Swappable(Arc<RwLock<KeySet>>);
+
+impl KeyResolver for Swappable {
+    fn resolve(&self, query: &KeyQuery<'_>) -> Result<Key, AuthError> {
+        self.0.read().unwrap().resolve(query)
+    }
+}
+
+/// Sends one request; returns the status, the error kind and the span's outcome.
+async fn send(layer: &JwtAuthLayer, token: &str) -> (StatusCode, Option<ErrorKind>, &'static str) {
+    let captured = capture::start();
+    let service = layer.layer(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }));
+    let request = Request::builder().header("authorization", format!("Bearer {token}")).body(()).unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    let logs = captured.text();
+    drop(captured);
+    for segment in token.split('.').filter(|s| s.len() > 8) {
+        assert!(!logs.contains(segment), "a token segment appeared in the logs");
+    }
+    let outcome = ["cached", "accepted", "rejected"]
+        .into_iter()
+        .find(|o| logs.contains(&format!("outcome=\"{o}\"")) || logs.contains(&format!("outcome={o}")))
+        .unwrap_or("none");
+    (response.status(), response.extensions().get::<AuthError>().map(AuthError::kind), outcome)
+}
+
+fn verifier(resolver: Swappable) -> Verifier {
+    Verifier::builder(resolver).issuer(ISS).audience(AUD).algorithms([Algorithm::RS256]).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_repeated_token_is_served_from_the_cache() {
+    let layer = JwtAuthLayer::new(rsa().verifier()).cache_verified_tokens(100);
+    let token = rsa().token(&claims("alice"));
+    assert_eq!(send(&layer, &token).await, (StatusCode::OK, None, "accepted"));
+    assert_eq!(send(&layer, &token).await, (StatusCode::OK, None, "cached"));
+    assert_eq!(send(&layer, &token).await, (StatusCode::OK, None, "cached"));
+    // Another token is a miss.
+    assert_eq!(send(&layer, &rsa().token(&claims("bob"))).await, (StatusCode::OK, None, "accepted"));
+    // A refused token is never cached.
+    let mut bad = token.clone();
+    bad.truncate(token.len() - 4);
+    bad.push_str("AAAA");
+    for _ in 0..2 {
+        assert_eq!(send(&layer, &bad).await, (StatusCode::UNAUTHORIZED, Some(ErrorKind::InvalidSignature), "rejected"));
+    }
+}
+
+#[tokio::test]
+async fn a_key_set_change_or_a_denied_kid_kills_the_entry() {
+    let resolver = Swappable(Arc::new(RwLock::new(rsa().key_set())));
+    let layer = JwtAuthLayer::new(verifier(resolver.clone())).cache_verified_tokens(100);
+    let token = rsa().token(&claims("alice"));
+    assert_eq!(send(&layer, &token).await.2, "accepted");
+    assert_eq!(send(&layer, &token).await.2, "cached");
+
+    // Same key, new generation (a JWKS refresh): verified again, then cached again.
+    *resolver.0.write().unwrap() = rsa().key_set();
+    assert_eq!(send(&layer, &token).await, (StatusCode::OK, None, "accepted"));
+    assert_eq!(send(&layer, &token).await.2, "cached");
+
+    // The kid is removed (denied): the cached entry does not save the token.
+    let without = resolver.0.read().unwrap().without(rsa().kid);
+    *resolver.0.write().unwrap() = without;
+    assert_eq!(send(&layer, &token).await, (StatusCode::UNAUTHORIZED, Some(ErrorKind::UnknownKey), "rejected"));
+}
+
+#[tokio::test]
+async fn an_entry_lives_until_exp_only() {
+    let now = common::now();
+    let clock = FixedClock::new(now);
+    let verifier = Verifier::builder(rsa().key_set())
+        .issuer(ISS)
+        .audience(AUD)
+        .algorithms([Algorithm::RS256])
+        .leeway(Duration::ZERO)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let layer = JwtAuthLayer::new(verifier).cache_verified_tokens(100);
+    let mut c = claims("alice");
+    c["exp"] = (now + 60).into();
+    let token = rsa().token(&c);
+    assert_eq!(send(&layer, &token).await.2, "accepted");
+    assert_eq!(send(&layer, &token).await.2, "cached");
+    clock.advance(60);
+    assert_eq!(send(&layer, &token).await, (StatusCode::UNAUTHORIZED, Some(ErrorKind::Expired), "rejected"));
+}
+
+#[tokio::test]
+async fn the_cache_is_bounded() {
+    let cache = VerifiedTokenCache::new(10);
+    let layer = JwtAuthLayer::new(rsa().verifier()).verified_token_cache(cache.clone());
+    for i in 0..50 {
+        let _ = send(&layer, &rsa().token(&claims(&format!("user-{i}")))).await;
+    }
+    assert!(cache.entry_count() <= 10, "{}", cache.entry_count());
+}
