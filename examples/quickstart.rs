@@ -24,7 +24,7 @@
 //! | `TOKENGATE_ISSUER` | the issuer URL; turns the embedded issuer off and finds the keys by OIDC discovery | embedded dev issuer |
 //! | `TOKENGATE_JWKS_URL` | the JWKS URL, instead of the one discovery names | from discovery |
 //! | `TOKENGATE_AUDIENCE` | the audience the API accepts (required with `TOKENGATE_ISSUER`) | `quickstart-api` |
-//! | `TOKENGATE_ALGORITHMS` | allowed algorithms, comma-separated | `ES256` embedded, `RS256,ES256` otherwise |
+//! | `TOKENGATE_ALGORITHMS` | allowed algorithms, comma-separated | `ES256` embedded, every asymmetric algorithm otherwise |
 //! | `TOKENGATE_TYP` | the required header `typ`, e.g. `at+jwt` | none |
 //! | `TOKENGATE_BIND` | the listen address | `127.0.0.1:3000` |
 //!
@@ -117,7 +117,19 @@ impl Config {
                 .map(|name| parse_algorithm(name).ok_or_else(|| format!("TOKENGATE_ALGORITHMS: unknown {name:?}")))
                 .collect::<Result<Vec<_>, _>>()?,
             None if issuer.is_none() => embedded.algorithms,
-            None => vec![Algorithm::RS256, Algorithm::ES256],
+            // Every asymmetric algorithm: each key is pinned to its own anyway, and an
+            // identity provider publishes public keys, never HMAC secrets.
+            None => vec![
+                Algorithm::RS256,
+                Algorithm::RS384,
+                Algorithm::RS512,
+                Algorithm::PS256,
+                Algorithm::PS384,
+                Algorithm::PS512,
+                Algorithm::ES256,
+                Algorithm::ES384,
+                Algorithm::EdDSA,
+            ],
         };
         if algorithms.is_empty() {
             return Err("TOKENGATE_ALGORITHMS is empty".into());

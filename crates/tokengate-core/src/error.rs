@@ -299,6 +299,13 @@ pub enum ConfigError {
     /// The key is marked for encryption (`use: "enc"`), not signatures.
     #[error("key is for encryption (use: enc), not signature verification")]
     EncryptionKey,
+    /// The key's `key_ops` does not include `verify`.
+    #[error("key_ops does not include verify")]
+    NotForVerification,
+    /// A published key carries private members (`d`, `p`, `q`, ...): the private key has
+    /// leaked, so the key is not trusted.
+    #[error("the JWK carries private key material ({0}); refusing a leaked key")]
+    PrivateKeyMaterial(&'static str),
     /// The key type, curve and algorithm do not fit together.
     #[error("key does not fit algorithm {alg}: {reason}")]
     KeyAlgorithmMismatch {

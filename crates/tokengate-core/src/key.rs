@@ -232,7 +232,7 @@ impl Key {
         if let Some(ops) = &common.key_operations
             && !ops.iter().any(|op| matches!(op, KeyOperations::Verify))
         {
-            return Err(ConfigError::EncryptionKey);
+            return Err(ConfigError::NotForVerification);
         }
         let alg = match common.key_algorithm {
             None => default_algorithm(jwk)?,
@@ -275,7 +275,16 @@ impl Key {
     /// A key from the JSON text of one JWK.
     pub fn from_jwk_json(json: &str) -> Result<Key, ConfigError> {
         crate::json::check_strict(json.as_bytes()).map_err(|e| ConfigError::InvalidKey(e.to_string()))?;
-        let jwk: Jwk = serde_json::from_str(json).map_err(|e| ConfigError::InvalidKey(format!("JWK: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| ConfigError::InvalidKey(format!("JWK: {e}")))?;
+        Key::from_jwk_value(value)
+    }
+
+    /// A key from one JWK as a JSON value; private members are refused (see
+    /// [`ConfigError::PrivateKeyMaterial`]).
+    pub fn from_jwk_value(value: serde_json::Value) -> Result<Key, ConfigError> {
+        refuse_private_members(&value)?;
+        let jwk: Jwk = serde_json::from_value(value).map_err(|e| ConfigError::InvalidKey(format!("JWK: {e}")))?;
         Key::from_jwk(&jwk)
     }
 
@@ -329,6 +338,17 @@ impl Key {
         } else {
             Err(AuthError::new(ErrorKind::InvalidSignature))
         }
+    }
+}
+
+/// JWK members that only a private key has (RFC 7518 section 6).
+const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth"];
+
+/// Refuses a JWK that carries private members: a published key with them has leaked.
+fn refuse_private_members(value: &serde_json::Value) -> Result<(), ConfigError> {
+    match PRIVATE_MEMBERS.iter().find(|m| value.get(**m).is_some()) {
+        Some(member) => Err(ConfigError::PrivateKeyMaterial(member)),
+        None => Ok(()),
     }
 }
 

@@ -7,8 +7,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use jsonwebtoken::jwk::Jwk;
-
 use crate::Algorithm;
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::key::Key;
@@ -152,9 +150,7 @@ impl KeySet {
         let mut skipped = Vec::new();
         for value in doc.keys {
             let kid = value.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
-            let parsed = serde_json::from_value::<Jwk>(value)
-                .map_err(|e| ConfigError::InvalidKey(format!("JWK: {e}")))
-                .and_then(|jwk| Key::from_jwk(&jwk));
+            let parsed = Key::from_jwk_value(value);
             match parsed {
                 Ok(key) => keys.push(key),
                 Err(reason) => skipped.push(SkippedKey { kid, reason }),

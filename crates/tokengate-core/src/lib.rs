@@ -32,6 +32,7 @@ mod json;
 mod jws;
 mod key;
 mod key_set;
+pub mod manual;
 pub mod redact;
 mod verified;
 mod verifier;

@@ -121,13 +121,29 @@ fn key_ops_without_verify_are_refused() {
         let jwk = jwk_with(Algorithm::ES256, |m| {
             m.insert("key_ops".into(), ops.clone());
         });
-        assert!(Key::from_jwk_json(&jwk).is_err(), "{ops}");
+        assert_eq!(Key::from_jwk_json(&jwk).unwrap_err(), ConfigError::NotForVerification, "{ops}");
     }
     for ops in [json!(["verify"]), json!(["sign", "verify"])] {
         let jwk = jwk_with(Algorithm::ES256, |m| {
             m.insert("key_ops".into(), ops.clone());
         });
         verifies(Key::from_jwk_json(&jwk).unwrap(), Algorithm::ES256);
+    }
+}
+
+#[test]
+fn jwks_with_private_members_are_refused() {
+    for (alg, member) in
+        [(Algorithm::RS256, "d"), (Algorithm::RS256, "p"), (Algorithm::ES256, "d"), (Algorithm::EdDSA, "d")]
+    {
+        let jwk = jwk_with(alg, |m| {
+            m.insert(member.into(), "AQAB".into());
+        });
+        assert_eq!(Key::from_jwk_json(&jwk).unwrap_err(), ConfigError::PrivateKeyMaterial(member), "{alg:?} {member}");
+        let doc = format!(r#"{{"keys":[{jwk}]}}"#);
+        let (set, skipped) = KeySet::from_jwks_json(doc.as_bytes()).unwrap();
+        assert!(set.is_empty());
+        assert_eq!(skipped[0].reason, ConfigError::PrivateKeyMaterial(member));
     }
 }
 
