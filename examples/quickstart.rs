@@ -44,7 +44,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokengate::axum::{AuthRejection, Claims, VerifiedToken};
-use tokengate::core::parse_algorithm;
+use tokengate::core::{ASYMMETRIC_ALGORITHMS, parse_algorithm};
 use tokengate::jwks::JwksCache;
 use tokengate::tower::JwtAuthLayer;
 use tokengate::{Algorithm, Verifier};
@@ -119,17 +119,7 @@ impl Config {
             None if issuer.is_none() => embedded.algorithms,
             // Every asymmetric algorithm: each key is pinned to its own anyway, and an
             // identity provider publishes public keys, never HMAC secrets.
-            None => vec![
-                Algorithm::RS256,
-                Algorithm::RS384,
-                Algorithm::RS512,
-                Algorithm::PS256,
-                Algorithm::PS384,
-                Algorithm::PS512,
-                Algorithm::ES256,
-                Algorithm::ES384,
-                Algorithm::EdDSA,
-            ],
+            None => ASYMMETRIC_ALGORITHMS.to_vec(),
         };
         if algorithms.is_empty() {
             return Err("TOKENGATE_ALGORITHMS is empty".into());

@@ -49,5 +49,6 @@ pub use key_set::{KeyQuery, KeyResolver, KeySet, RefreshFuture, SkippedKey};
 pub use redact::RedactedToken;
 pub use verified::Verified;
 pub use verifier::{
-    AlgorithmStep, AudienceStep, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, IssuerStep, Verifier, VerifierBuilder,
+    ALL_ALGORITHMS, ASYMMETRIC_ALGORITHMS, AlgorithmStep, AudienceStep, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE,
+    IssuerStep, Verifier, VerifierBuilder,
 };

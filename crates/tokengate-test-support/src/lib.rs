@@ -40,20 +40,7 @@ pub const AUDIENCE: &str = "orders-api";
 pub const SUBJECT: &str = "user-1234";
 
 /// Every algorithm tokengate verifies, in a fixed order.
-pub const ALL_ALGORITHMS: [Algorithm; 12] = [
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+pub use tokengate_core::ALL_ALGORITHMS;
 
 /// Encodes bytes as unpadded base64url.
 pub fn b64(bytes: impl AsRef<[u8]>) -> String {
