@@ -27,6 +27,7 @@
 //! | `TOKENGATE_ALGORITHMS` | allowed algorithms, comma-separated | `ES256` embedded, every asymmetric algorithm otherwise |
 //! | `TOKENGATE_TYP` | the required header `typ`, e.g. `at+jwt` | none |
 //! | `TOKENGATE_BIND` | the listen address | `127.0.0.1:3000` |
+//! | `TOKENGATE_EXPOSE_DEV_ISSUER` | `1` serves the dev issuer on a non-loopback address | `0` (refused) |
 //!
 //! The router is built by [`start`], which the integration tests in `tests/quickstart.rs`
 //! serve on `127.0.0.1:0`.
@@ -76,6 +77,9 @@ pub(crate) struct Config {
     pub(crate) algorithms: Vec<Algorithm>,
     /// `TOKENGATE_TYP`.
     pub(crate) typ: Option<String>,
+    /// `TOKENGATE_EXPOSE_DEV_ISSUER=1`: serve the embedded dev issuer (which mints a token
+    /// for anyone who asks) on a non-loopback address. Off by default.
+    pub(crate) expose_dev_issuer: bool,
 }
 
 impl Config {
@@ -87,6 +91,7 @@ impl Config {
             audience: DEFAULT_AUDIENCE.to_owned(),
             algorithms: vec![Algorithm::ES256],
             typ: None,
+            expose_dev_issuer: false,
         }
     }
 
@@ -124,7 +129,12 @@ impl Config {
         if algorithms.is_empty() {
             return Err("TOKENGATE_ALGORITHMS is empty".into());
         }
-        Ok(Config { issuer, jwks_url, audience, algorithms, typ: var("TOKENGATE_TYP") })
+        let expose_dev_issuer = match var("TOKENGATE_EXPOSE_DEV_ISSUER").as_deref() {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(other) => return Err(format!("TOKENGATE_EXPOSE_DEV_ISSUER must be 0 or 1, not {other:?}")),
+        };
+        Ok(Config { issuer, jwks_url, audience, algorithms, typ: var("TOKENGATE_TYP"), expose_dev_issuer })
     }
 }
 
@@ -149,7 +159,15 @@ pub(crate) struct Running {
 /// cache makes its first fetch: the API routes answer 503 for those few milliseconds),
 /// or from `TOKENGATE_ISSUER`.
 pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Running, BoxError> {
-    let base_url = format!("http://{}", listener.local_addr()?);
+    let local = listener.local_addr()?;
+    if config.issuer.is_none() && !local.ip().is_loopback() && !config.expose_dev_issuer {
+        return Err(format!(
+            "refusing to serve the dev issuer on {local}: it mints tokens for anyone who asks. \
+             Bind to 127.0.0.1, set TOKENGATE_ISSUER, or set TOKENGATE_EXPOSE_DEV_ISSUER=1"
+        )
+        .into());
+    }
+    let base_url = format!("http://{local}");
     let dev = match &config.issuer {
         Some(_) => None,
         None => {

@@ -319,6 +319,9 @@ fn the_environment_is_read_strictly() {
     assert!(from(&[("TOKENGATE_ALGORITHMS", "none")]).is_err());
     assert!(from(&[("TOKENGATE_ALGORITHMS", "RS256,HS257")]).is_err());
     assert!(from(&[("TOKENGATE_ALGORITHMS", ",")]).is_err());
+    assert!(!embedded.expose_dev_issuer);
+    assert!(from(&[("TOKENGATE_EXPOSE_DEV_ISSUER", "1")]).unwrap().expose_dev_issuer);
+    assert!(from(&[("TOKENGATE_EXPOSE_DEV_ISSUER", "yes")]).is_err());
 }
 
 #[tokio::test]
@@ -339,4 +342,12 @@ fn the_readme_shows_the_printed_commands() {
     let printed = quickstart::curl_commands("http://127.0.0.1:3000", None);
     assert!(readme.contains(printed.trim_end()), "README.md's quickstart commands differ from:\n{printed}");
     assert!(readme.contains("cargo run --example quickstart"));
+}
+
+#[tokio::test]
+async fn the_dev_issuer_is_refused_on_a_non_loopback_address() {
+    // Bound on every interface but never connected to: the start is refused first.
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let error = quickstart::start(listener, Config::embedded()).await.err().expect("refused");
+    assert!(error.to_string().contains("TOKENGATE_EXPOSE_DEV_ISSUER"), "{error}");
 }

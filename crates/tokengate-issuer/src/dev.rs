@@ -309,7 +309,12 @@ impl DevIssuer {
         Router::new()
             .route(JWKS_PATH, self.inner.jwks.clone().into_route())
             .route(DISCOVERY_PATH, get(discovery))
-            .route(TOKEN_PATH, post(move |body: Bytes| token_endpoint(dev.clone(), body)))
+            .route(
+                TOKEN_PATH,
+                // Bodies over the limit are refused (413) before they are read whole.
+                post(move |body: Bytes| token_endpoint(dev.clone(), body))
+                    .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
+            )
     }
 }
 

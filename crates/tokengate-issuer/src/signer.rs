@@ -370,6 +370,9 @@ impl SignerSet {
     }
 
     /// Like [`SignerSet::new`] over a shared signer.
+    ///
+    /// A signer whose `public_jwk()` is a symmetric (`oct`) key is never published: the
+    /// JWKS would hand out the secret. [`SignerSet::jwks`] leaves such keys out.
     pub fn from_shared(active: Arc<dyn Signer>) -> SignerSet {
         SignerSet { active, published: Arc::from(Vec::new()) }
     }
@@ -383,6 +386,7 @@ impl SignerSet {
 
     /// Like [`SignerSet::publish`] over a shared signer.
     pub fn publish_shared(self, signer: Arc<dyn Signer>) -> Result<SignerSet, IssuerError> {
+        refuse_secret_jwk(signer.as_ref())?;
         if self.kids().any(|kid| kid == signer.kid()) {
             return Err(IssuerError::Config(format!("duplicate kid {:?}", signer.kid())));
         }
@@ -403,7 +407,27 @@ impl SignerSet {
 
     /// The public JWKS: the active key first, then the published-only keys.
     pub fn jwks(&self) -> JwkSet {
-        let keys = std::iter::once(&self.active).chain(self.published.iter()).map(|s| s.public_jwk()).collect();
+        let keys = std::iter::once(&self.active)
+            .chain(self.published.iter())
+            .map(|s| s.public_jwk())
+            .filter(|jwk| !is_secret(jwk))
+            .collect();
         JwkSet { keys }
     }
+}
+
+/// Whether a JWK carries a secret: a symmetric key, or private members.
+fn is_secret(jwk: &Jwk) -> bool {
+    matches!(jwk.algorithm, tokengate_core::jwk::AlgorithmParameters::OctetKey(_))
+}
+
+/// Refuses to publish a signer whose public JWK would reveal a secret.
+fn refuse_secret_jwk(signer: &dyn Signer) -> Result<(), IssuerError> {
+    if is_secret(&signer.public_jwk()) {
+        return Err(IssuerError::Config(format!(
+            "signer {:?} has a symmetric key; it cannot be published",
+            signer.kid()
+        )));
+    }
+    Ok(())
 }

@@ -250,6 +250,34 @@ impl Signer for FailingSigner {
     }
 }
 
+/// A careless KMS adapter that returns its HMAC secret as the "public" JWK.
+struct SecretSigner;
+
+impl Signer for SecretSigner {
+    fn alg(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+    fn kid(&self) -> &str {
+        "hmac"
+    }
+    fn public_jwk(&self) -> tokengate_core::jwk::Jwk {
+        serde_json::from_value(json!({"kty":"oct","kid":"hmac","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}))
+            .unwrap()
+    }
+    fn sign<'a>(&'a self, _message: &'a [u8]) -> SignFuture<'a> {
+        Box::pin(async { Err(IssuerError::Signing("not used".into())) })
+    }
+}
+
+#[test]
+fn a_symmetric_key_is_never_published() {
+    let active = LocalSigner::generate(Algorithm::ES256).unwrap();
+    let refused = SignerSet::new(active).publish(SecretSigner);
+    assert!(matches!(refused, Err(IssuerError::Config(ref m)) if m.contains("symmetric")));
+    let jwks = serde_json::to_string(&SignerSet::new(SecretSigner).jwks()).unwrap();
+    assert_eq!(jwks, r#"{"keys":[]}"#);
+}
+
 #[tokio::test]
 async fn an_async_signer_works_through_the_trait_object() {
     let remote = RemoteSigner(LocalSigner::generate(Algorithm::ES256).unwrap());
@@ -406,8 +434,11 @@ async fn bad_dev_token_requests_are_400() {
     }
     let long = format!(r#"{{"sub":"{}"}}"#, "x".repeat(2000));
     assert_eq!(post_token(&app, &long).await.status(), StatusCode::BAD_REQUEST);
+    // Over the 16 KiB limit: refused before the body is read whole.
     let huge = format!(r#"{{"sub":"a","scope":"{}"}}"#, "s ".repeat(20_000));
-    assert_eq!(post_token(&app, &huge).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(post_token(&app, &huge).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let two_mib = format!(r#"{{"sub":"a","scope":"{}"}}"#, "s".repeat(2 << 20));
+    assert_eq!(post_token(&app, &two_mib).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let ok = post_token(&app, r#"{"sub":"a","ttl_secs":86400}"#).await;
     assert_eq!(ok.status(), StatusCode::OK);
 
