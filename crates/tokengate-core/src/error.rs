@@ -16,7 +16,8 @@ pub enum ErrorKind {
     InvalidRequest,
     /// The token is larger than the configured maximum size.
     TokenTooLarge,
-    /// The token is not three non-empty dot-separated segments.
+    /// The token is not three dot-separated segments, or its header or payload segment
+    /// is empty (an empty signature is [`ErrorKind::InvalidSignature`]).
     Malformed,
     /// A segment is not canonical unpadded base64url, or decodes to text that is not UTF-8.
     InvalidEncoding,

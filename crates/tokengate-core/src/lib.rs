@@ -20,8 +20,11 @@
 //! ```
 //!
 //! The order of checks: size, three segments, base64url, header (alg, crit, b64, zip,
-//! header key material), allowlist, key resolution, algorithm pinning, signature, then
-//! `typ`, `iss`, `aud`, `exp`, `nbf`, `iat`, age, lifetime and required claims.
+//! header key material), allowlist, the claims' JSON shape (strict: duplicates, depth,
+//! types of registered claims), key resolution (the unverified `iss` may pick the key
+//! set, nothing more), algorithm pinning, signature, then the claim values: `typ`,
+//! `iss`, `aud`, `exp`, `nbf`, `iat`, age, lifetime and required claims. A shape error
+//! can therefore be reported before a bad signature; no claim value is judged before it.
 
 mod backend;
 mod claims;

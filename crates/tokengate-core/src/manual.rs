@@ -22,11 +22,12 @@
 //!
 //! # The order of checks, and why
 //!
-//! Cheap, key-independent refusals come first (size, shape, encoding, header), so a flood
-//! of garbage costs no crypto. The key is resolved from `kid` (and, for multi-issuer
-//! resolvers, from the unverified `iss`, which is only used to *pick* keys). The
-//! algorithm is pinned, the signature checked, and only then are the claims judged: an
-//! unsigned claim never decides anything.
+//! Cheap, key-independent refusals come first (size, shape, encoding, header, and the
+//! strict shape of the claims JSON), so a flood of garbage costs no crypto. The key is
+//! resolved from `kid` (and, for multi-issuer resolvers, from the unverified `iss`, which
+//! is only used to *pick* keys; the key stays bound to its issuer). The algorithm is
+//! pinned, the signature checked, and only then are claim values judged: an unsigned
+//! claim can make a token fail earlier (as malformed), never make it pass.
 //!
 //! # What tokengate does not do
 //!

@@ -362,6 +362,39 @@ impl Verifier {
         self.inner.max_size
     }
 
+    /// The maximum age set with [`VerifierBuilder::max_age`]: tokens whose `iat` is
+    /// older than this (plus the leeway) are refused. `None` when not set.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokengate_core::{Algorithm, Key, KeySet, Verifier};
+    /// let keys = KeySet::new([Key::hmac(Algorithm::HS256, &[7; 32]).unwrap()]).unwrap();
+    /// let verifier = Verifier::builder(keys).issuer("i").audience("a").algorithms([Algorithm::HS256]);
+    /// let verifier = verifier.max_age(Duration::from_secs(600)).build().unwrap();
+    /// assert_eq!(verifier.max_age(), Some(Duration::from_secs(600)));
+    /// ```
+    pub fn max_age(&self) -> Option<Duration> {
+        self.inner.max_age.and_then(|secs| u64::try_from(secs).ok()).map(Duration::from_secs)
+    }
+
+    /// Whether `self` and `other` are the same verifier: clones of one built verifier
+    /// (they share their configuration), not merely two verifiers configured alike.
+    /// Lets a cache remember *which* verifier accepted a token.
+    ///
+    /// ```
+    /// use tokengate_core::{Algorithm, Key, KeySet, Verifier};
+    /// let build = || {
+    ///     let keys = KeySet::new([Key::hmac(Algorithm::HS256, &[7; 32]).unwrap()]).unwrap();
+    ///     Verifier::builder(keys).issuer("i").audience("a").algorithms([Algorithm::HS256]).build().unwrap()
+    /// };
+    /// let a = build();
+    /// assert!(a.ptr_eq(&a.clone()));
+    /// assert!(!a.ptr_eq(&build()));
+    /// ```
+    pub fn ptr_eq(&self, other: &Verifier) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Verifies a compact JWS, with custom claims as [`serde_json::Value`].
     pub fn verify(&self, token: &str) -> Result<Verified, AuthError> {
         self.verify_as(token)
@@ -489,10 +522,15 @@ impl Verifier {
             {
                 return Err(AuthError::new(ErrorKind::TooOld));
             }
-            if let (Some(max), Some(exp)) = (inner.max_lifetime, c.exp)
-                && exp.saturating_sub(iat) > max
-            {
-                return Err(AuthError::new(ErrorKind::LifetimeTooLong));
+            if let Some(max) = inner.max_lifetime {
+                // A token without `exp` has an unbounded lifetime: refused even when
+                // `allow_missing_exp` is set.
+                let Some(exp) = c.exp else {
+                    return Err(AuthError::with_detail(ErrorKind::MissingClaim, "exp"));
+                };
+                if exp.saturating_sub(iat) > max {
+                    return Err(AuthError::new(ErrorKind::LifetimeTooLong));
+                }
             }
         }
         if let Some(missing) = inner.required.iter().find(|name| !parsed.has(name)) {

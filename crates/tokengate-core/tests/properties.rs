@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
+use tokengate_core::DEFAULT_MAX_TOKEN_SIZE;
 use tokengate_core::{Algorithm, FixedClock, Key, KeySet, RedactedToken, Verifier, check_strict, peek_header};
 use tokengate_test_support::{AUDIENCE, ISSUER, TokenBuilder, b64, fixture, sign_raw, verifier};
 
@@ -323,7 +324,10 @@ proptest! {
         if let Doc::Object(_) = d {
             let token = sign_raw(Algorithm::HS256, br#"{"alg":"HS256","kid":"hs256-1"}"#, text.as_bytes());
             let err = hs().verify(&token).unwrap_err().kind();
-            if let Some(kind) = want {
+            if token.len() > DEFAULT_MAX_TOKEN_SIZE {
+                // The size limit is checked before any parsing.
+                prop_assert_eq!(err, tokengate_core::ErrorKind::TokenTooLarge);
+            } else if let Some(kind) = want {
                 prop_assert_eq!(err, kind, "{}", text);
             }
         }

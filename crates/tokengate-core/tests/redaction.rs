@@ -106,13 +106,16 @@ fn redacted_token_shows_claims_masked_and_never_the_signature() {
         .claim("email", "alice@example.com")
         .claim("scope", "orders:read")
         .claim("nonce", "n-0S6_WzA2Mj")
+        .claim("act", serde_json::json!({"sub": "delegate-bob", "client_id": "svc"}))
+        .claim("users", serde_json::json!([{"email": "carol@example.com"}]))
         .sign();
     let secret = b"not-a-secret-here-but-keep-types";
     for shown in [RedactedToken::new(&token).to_string(), format!("{:?}", RedactedToken::new(&token))] {
         assert_clean(&shown, &token, secret);
         assert!(shown.contains("orders:read"), "{shown}");
         assert!(shown.contains("ES256"), "{shown}");
-        for personal in ["alice@example.com", SUBJECT, "n-0S6_WzA2Mj"] {
+        assert!(shown.contains("\"client_id\":\"svc\""), "{shown}");
+        for personal in ["alice@example.com", SUBJECT, "n-0S6_WzA2Mj", "delegate-bob", "carol@example.com"] {
             assert!(!shown.contains(personal), "{personal} in {shown}");
         }
     }

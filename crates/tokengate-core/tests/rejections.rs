@@ -668,6 +668,25 @@ fn max_lifetime_exp_minus_iat() {
     rejects(&v, &tok(HS).claim("iat", NOW).claim("exp", NOW + 601).sign(), ErrorKind::LifetimeTooLong);
     rejects(&v, &tok(HS).claim("iat", NOW - 10).claim("exp", NOW + 86_400 * 365).sign(), ErrorKind::LifetimeTooLong);
     rejects(&v, &tok(HS).without("iat").sign(), ErrorKind::MissingClaim);
+    // Without exp the lifetime is unbounded: refused even when missing exp is allowed.
+    let lenient = builder(HS).allow_missing_exp().max_lifetime(Duration::from_secs(600)).build().unwrap();
+    rejects(&lenient, &tok(HS).claim("iat", NOW).without("exp").sign(), ErrorKind::MissingClaim);
+    accepts(&lenient, &tok(HS).claim("iat", NOW).claim("exp", NOW + 60).sign());
+}
+
+#[test]
+fn crit_naming_b64_without_b64_false_is_refused() {
+    let v = v(HS);
+    rejects(&v, &tok(HS).header("crit", json!(["b64"])).sign(), ErrorKind::UnsupportedCritical);
+    rejects(&v, &tok(HS).header("crit", json!(["b64"])).header("b64", true).sign(), ErrorKind::UnsupportedCritical);
+}
+
+#[test]
+fn sub_and_jti_of_the_wrong_type_are_invalid_claims() {
+    let v = v(HS);
+    for (name, value) in [("sub", json!(42)), ("sub", json!(["a"])), ("jti", json!({"a": 1})), ("jti", json!(true))] {
+        rejects(&v, &tok(HS).claim(name, value.clone()).sign(), ErrorKind::InvalidClaim);
+    }
 }
 
 // ---- iss, aud, typ, required --------------------------------------------------------
