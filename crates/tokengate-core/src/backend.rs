@@ -3,6 +3,15 @@
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
 compile_error!("tokengate-core needs a crypto backend: enable `aws-lc-rs` (default) or `rust-crypto`");
 
+/// The name of the crypto backend this build verifies signatures with: `"aws-lc-rs"`
+/// (the default, preferred when both features are on) or `"rust-crypto"`.
+#[cfg(feature = "aws-lc-rs")]
+pub const CRYPTO_BACKEND: &str = "aws-lc-rs";
+/// The name of the crypto backend this build verifies signatures with: `"aws-lc-rs"`
+/// (the default, preferred when both features are on) or `"rust-crypto"`.
+#[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+pub const CRYPTO_BACKEND: &str = "rust-crypto";
+
 #[cfg(feature = "aws-lc-rs")]
 mod imp {
     use aws_lc_rs::{hmac, signature};

@@ -40,6 +40,7 @@ pub mod redact;
 mod verified;
 mod verifier;
 
+pub use backend::CRYPTO_BACKEND;
 pub use claims::RegisteredClaims;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{AuthError, ConfigError, ErrorCode, ErrorKind};
