@@ -84,7 +84,8 @@ where
         return Ok(Some(Claims(Arc::clone(&cached.0))));
     }
     let Some(verified) = parts.extensions.get::<Arc<Verified>>() else { return Ok(None) };
-    let claims = Arc::new(verified.claims_as::<T>().map_err(|e| AuthRejection::new(e, Some(challenge)))?);
+    let claims =
+        Arc::new(verified.claims_as::<T>().map_err(|e| AuthRejection::new(e, Some(challenge)).raised_by_extractor())?);
     parts.extensions.insert(Cached(Arc::clone(&claims)));
     Ok(Some(Claims(claims)))
 }

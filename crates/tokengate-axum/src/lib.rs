@@ -8,6 +8,8 @@
 //!   [`VerifiedToken::require_scope`] for a 403 `insufficient_scope`;
 //! - [`AuthRejection`]: every refusal is a response, with the same RFC 6750 mapping as the
 //!   layer. A route without the layer answers **500** (the layer was forgotten), never 401.
+//! - `ConnectInfoKey` (feature `rate-limit`): the failure rate limiter's client key from
+//!   axum's `ConnectInfo<SocketAddr>`.
 //!
 //! The layer inserts the verified token as `Arc<tokengate_core::Verified>` into the request
 //! extensions; these extractors read it from there.
@@ -64,10 +66,14 @@
 //! ```
 
 mod claims;
+#[cfg(feature = "rate-limit")]
+mod client_key;
 mod rejection;
 mod token;
 
 pub use claims::Claims;
+#[cfg(feature = "rate-limit")]
+pub use client_key::ConnectInfoKey;
 pub use rejection::{AuthRejection, MISSING_LAYER_MESSAGE};
 pub use token::VerifiedToken;
 

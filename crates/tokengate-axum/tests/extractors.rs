@@ -147,3 +147,71 @@ async fn require_scope_is_a_403_insufficient_scope() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body(response).await, "true");
 }
+
+#[tokio::test]
+async fn optional_claims_that_do_not_fit_are_401_invalid_claim() {
+    async fn maybe(claims: Option<Claims<NeedsTenant>>) -> &'static str {
+        if claims.is_some() { "tenant" } else { "anonymous" }
+    }
+    let app = Router::new().route("/", get(maybe)).route_layer(JwtAuthLayer::new(rsa().verifier()).optional());
+    let response = get_with(&app, "/", None).await;
+    assert_eq!(body(response).await, "anonymous");
+    // A valid token whose claims do not fit is not taken for no token.
+    let response = get_with(&app, "/", Some(&rsa().token(&claims("alice")))).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::InvalidClaim));
+    assert!(response.headers()[WWW_AUTHENTICATE].to_str().unwrap().contains(r#"error="invalid_token""#));
+}
+
+#[tokio::test]
+async fn the_failure_limiter_does_not_count_claims_that_do_not_fit() {
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+    use tokengate_tower::rate_limit::{ClientAddr, FailureRateLimitLayer, RaisedByExtractor};
+
+    async fn tenant(_: Claims<NeedsTenant>) {}
+    let limiter = FailureRateLimitLayer::new(NonZeroU32::new(2).unwrap(), Duration::from_secs(60)).unwrap();
+    let app =
+        Router::new().route("/", get(tenant)).route_layer(JwtAuthLayer::new(rsa().verifier())).route_layer(limiter);
+    let send = |token: String| {
+        let app = app.clone();
+        async move {
+            let mut request =
+                Request::get("/").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+            request.extensions_mut().insert(ClientAddr("192.0.2.20:1234".parse().unwrap()));
+            app.oneshot(request).await.unwrap()
+        }
+    };
+    let good = rsa().token(&claims("alice"));
+    for _ in 0..5 {
+        let response = send(good.clone()).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::InvalidClaim));
+        assert!(response.extensions().get::<RaisedByExtractor>().is_some());
+    }
+    // Bad tokens still count: two failures, then 429.
+    for _ in 0..2 {
+        assert_eq!(send("a.b.c".to_owned()).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(send(good).await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[cfg(feature = "rate-limit")]
+#[test]
+fn connect_info_key_reads_axums_connect_info() {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    use tokengate_axum::ConnectInfoKey;
+    use tokengate_tower::RequestHead;
+    use tokengate_tower::rate_limit::{ClientAddr, ClientKey};
+
+    let addr: SocketAddr = "198.51.100.7:5555".parse().unwrap();
+    let mut request = Request::new(());
+    request.extensions_mut().insert(ConnectInfo(addr));
+    assert_eq!(ConnectInfoKey.client_ip(&RequestHead::from_request(&request)), Some(addr.ip()));
+    // Without ConnectInfo: the ClientAddr extension, else unknown.
+    let mut request = Request::new(());
+    assert_eq!(ConnectInfoKey.client_ip(&RequestHead::from_request(&request)), None);
+    request.extensions_mut().insert(ClientAddr(addr));
+    assert_eq!(ConnectInfoKey.client_ip(&RequestHead::from_request(&request)), Some(addr.ip()));
+}

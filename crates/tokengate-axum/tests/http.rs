@@ -7,22 +7,21 @@
 #[path = "../../tokengate-tower/tests/common/mod.rs"]
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
 use axum::routing::get;
 use common::{AUD, ISS, claims, es256, rsa};
 use http::HeaderName;
 use reqwest::StatusCode;
 use serde::Deserialize;
-use tokengate_axum::{AuthRejection, Claims, JwtAuthLayer, VerifiedToken};
+use tokengate_axum::{AuthRejection, Claims, ConnectInfoKey, JwtAuthLayer, VerifiedToken};
 use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeyQuery, KeyResolver, Verifier};
+use tokengate_tower::TokenSources;
 use tokengate_tower::metadata::{ProtectedResourceMetadata, WELL_KNOWN_PATH};
 use tokengate_tower::rate_limit::FailureRateLimitLayer;
-use tokengate_tower::{RequestHead, TokenSources};
 
 /// Three failures per window; one attempt back every third of it.
 const LIMIT_WINDOW: Duration = Duration::from_millis(1500);
@@ -60,11 +59,8 @@ fn app() -> Router {
     let unavailable =
         Verifier::builder(Unavailable).issuer(ISS).audience(AUD).algorithms([Algorithm::RS256]).build().unwrap();
     let metadata = ProtectedResourceMetadata::new("http://127.0.0.1").authorization_server(ISS);
-    let limiter = FailureRateLimitLayer::new(NonZeroU32::new(3).unwrap(), LIMIT_WINDOW).unwrap().client_key(
-        |req: &RequestHead<'_>| -> Option<IpAddr> {
-            req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
-        },
-    );
+    let limiter =
+        FailureRateLimitLayer::new(NonZeroU32::new(3).unwrap(), LIMIT_WINDOW).unwrap().client_key(ConnectInfoKey);
 
     let protected = Router::new().route("/me", get(me)).route("/admin", get(admin)).route_layer(layer.clone());
     let optional = Router::new().route("/maybe", get(maybe)).route_layer(layer.clone().optional());
@@ -227,7 +223,10 @@ async fn each_token_source_and_cookie_header_precedence_over_http() {
         .bearer_auth(&bob)
         .send()
         .await;
-    assert_eq!(text(r.unwrap()).await, ok("alice"), "the cookie is configured first");
+    // Both: more than one method is invalid_request (RFC 6750 section 2), not "first wins".
+    let r = r.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(www(&r).unwrap().contains(r#"error="invalid_request""#));
     // /me reads only the Authorization header: the cookie is ignored.
     let r = c.get(format!("{base}/me")).header("cookie", format!("session={alice}")).bearer_auth(&bob).send().await;
     assert_eq!(text(r.unwrap()).await, ok("bob"));

@@ -8,19 +8,26 @@
 //!   computed without that secret, so a forged token cannot be made to collide with a
 //!   cached one.
 //! - **Bound**: at most `max_entries` entries (least recently used go first).
+//! - **Bound to its verifier**: an entry is keyed by the token's HMAC *and* the very
+//!   [`Verifier`] that accepted it (compared with [`Verifier::ptr_eq`]), and is a hit
+//!   only for a layer that has that same verifier. A cache shared by several layers
+//!   (say one for `aud=web` and a stricter one for `aud=admin-api`) never lets a token
+//!   accepted by one layer into another whose verifiers did not accept it.
 //! - **Lifetime**: an entry lives until the token's `exp` (tokens without `exp` are never
-//!   cached), and at most [`DEFAULT_MAX_TTL`] (see [`VerifiedTokenCache::with_max_ttl`];
-//!   keep it below a verifier's `max_age` when you use one).
+//!   cached), never past `iat` + the verifier's [`max_age`](Verifier::max_age) when it has
+//!   one, and at most [`DEFAULT_MAX_TTL`] (see [`VerifiedTokenCache::with_max_ttl`]).
 //! - **Validity on every hit**: the cached token's key is resolved again (same `kid`,
 //!   `alg` and `iss`) and must still be the very key that verified it (same key-set
 //!   generation). When the key set rotates, a key is removed or its `kid` is denied, the
-//!   entry dies on its next hit. `exp` is checked with the verifier's clock.
+//!   entry dies on its next hit. `exp` and the `max_age` bound are checked with the
+//!   verifier's clock.
 //! - Only the signature and registered-claim checks are skipped: everything after the
 //!   layer (revocation, policies, scopes) still runs on every request.
 //!
 //! Only accepted tokens are cached, never refusals.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,13 +37,38 @@ use tokengate_core::{KeyQuery, Verified, Verifier};
 /// The longest an entry lives, whatever the token's `exp`: 5 minutes.
 pub const DEFAULT_MAX_TTL: Duration = Duration::from_secs(300);
 
-type CacheKey = [u8; 32];
+type Mac = [u8; 32];
+
+/// An entry is the verification of one token (by its MAC) by one verifier (by identity,
+/// [`Verifier::ptr_eq`]): the same token accepted by two verifiers is two entries, and a
+/// layer only ever finds the entries of its own verifiers.
+#[derive(Clone)]
+struct CacheKey {
+    mac: Mac,
+    verifier: Verifier,
+}
+
+impl PartialEq for CacheKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.mac == other.mac && self.verifier.ptr_eq(&other.verifier)
+    }
+}
+
+impl Eq for CacheKey {}
+
+impl Hash for CacheKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Consistent with `eq`: equal keys have equal MACs.
+        self.mac.hash(state);
+    }
+}
 
 #[derive(Clone)]
 struct Entry {
     verified: Arc<Verified>,
-    verifier: usize,
-    expires_at: i64,
+    /// The entry is dead from this instant on (verifier clock, seconds): the earliest of
+    /// `exp` and `iat + max_age`.
+    not_after: i64,
     ttl: Duration,
 }
 
@@ -87,9 +119,9 @@ impl VerifiedTokenCache {
         VerifiedTokenCache { inner: Arc::new(Inner { key, entries, max_ttl }) }
     }
 
-    fn key(&self, token: &str) -> Option<CacheKey> {
+    fn mac(&self, token: &str) -> Option<Mac> {
         let key = self.inner.key.as_ref()?;
-        CacheKey::try_from(hmac::sign(key, token.as_bytes()).as_ref()).ok()
+        Mac::try_from(hmac::sign(key, token.as_bytes()).as_ref()).ok()
     }
 
     /// The number of entries (approximate: eviction runs in the background of calls).
@@ -103,43 +135,61 @@ impl VerifiedTokenCache {
         self.inner.entries.invalidate_all();
     }
 
-    /// The cached verification of `token`, if still valid for `verifiers`.
+    /// The cached verification of `token` by one of `verifiers` (tried in order), if
+    /// still valid. Entries of other verifiers are never seen.
     pub(crate) fn get(&self, token: &str, verifiers: &[Verifier]) -> Option<Arc<Verified>> {
-        let key = self.key(token)?;
-        let entry = self.inner.entries.get(&key)?;
-        if self.still_valid(&entry, verifiers) {
-            Some(entry.verified)
-        } else {
+        let mac = self.mac(token)?;
+        for verifier in verifiers {
+            let key = CacheKey { mac, verifier: verifier.clone() };
+            let Some(entry) = self.inner.entries.get(&key) else { continue };
+            if still_valid(&entry, verifier) {
+                return Some(entry.verified);
+            }
             self.inner.entries.invalidate(&key);
-            None
         }
+        None
     }
 
-    fn still_valid(&self, entry: &Entry, verifiers: &[Verifier]) -> bool {
-        let Some(verifier) = verifiers.get(entry.verifier) else { return false };
-        if verifier.clock().now() >= entry.expires_at {
-            return false;
-        }
-        let verified = &entry.verified;
-        let Some(header) = verified.header() else { return false };
-        let query = KeyQuery { kid: verified.key_id(), alg: header.alg(), issuer: verified.issuer() };
-        match verifier.resolver().resolve(&query) {
-            Ok(key) => key.generation() == verified.key_generation(),
-            Err(_) => false,
-        }
-    }
-
-    /// Remembers that `verifiers[index]` accepted `token`.
-    pub(crate) fn insert(&self, token: &str, index: usize, verified: &Arc<Verified>, verifier: Option<&Verifier>) {
-        let (Some(exp), Some(verifier)) = (verified.expires_at(), verifier) else { return };
-        let left = exp.saturating_sub(verifier.clock().now());
+    /// Remembers that `verifier` accepted `token`.
+    pub(crate) fn insert(&self, token: &str, verified: &Arc<Verified>, verifier: &Verifier) {
+        let Some(not_after) = not_after(verified, verifier) else { return };
+        let left = not_after.saturating_sub(verifier.clock().now());
         let Ok(left) = u64::try_from(left) else { return };
         if left == 0 || verified.header().is_none() {
             return;
         }
-        let Some(key) = self.key(token) else { return };
+        let Some(mac) = self.mac(token) else { return };
         let ttl = Duration::from_secs(left).min(self.inner.max_ttl);
-        let entry = Entry { verified: Arc::clone(verified), verifier: index, expires_at: exp, ttl };
-        self.inner.entries.insert(key, entry);
+        let entry = Entry { verified: Arc::clone(verified), not_after, ttl };
+        self.inner.entries.insert(CacheKey { mac, verifier: verifier.clone() }, entry);
+    }
+}
+
+/// Whether the verification that `verifier` made still holds: before `exp` and the
+/// `max_age` bound, and the key still the very key that verified the token.
+fn still_valid(entry: &Entry, verifier: &Verifier) -> bool {
+    if verifier.clock().now() >= entry.not_after {
+        return false;
+    }
+    let verified = &entry.verified;
+    let Some(header) = verified.header() else { return false };
+    let query = KeyQuery { kid: verified.key_id(), alg: header.alg(), issuer: verified.issuer() };
+    match verifier.resolver().resolve(&query) {
+        Ok(key) => key.generation() == verified.key_generation(),
+        Err(_) => false,
+    }
+}
+
+/// When a cached verification of `verified` dies: at `exp`, and no later than `iat +
+/// max_age` when the verifier bounds the age (`None`: not cacheable).
+fn not_after(verified: &Verified, verifier: &Verifier) -> Option<i64> {
+    let exp = verified.expires_at()?;
+    match verifier.max_age() {
+        None => Some(exp),
+        Some(max_age) => {
+            let iat = verified.registered().iat?;
+            let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+            Some(exp.min(iat.saturating_add(max_age)))
+        }
     }
 }

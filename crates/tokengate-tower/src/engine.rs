@@ -90,6 +90,13 @@ fn rank(kind: ErrorKind) -> u8 {
     }
 }
 
+/// Whether a refused token's header is read for the span: not when it was refused before
+/// its header was parsed (too large, not three segments), nor when it is over every
+/// verifier's size limit.
+fn worth_peeking(kind: ErrorKind, token_len: usize, max_token_size: usize) -> bool {
+    !matches!(kind, ErrorKind::TokenTooLarge | ErrorKind::Malformed) && token_len <= max_token_size
+}
+
 /// The list of per-verifier reasons, for the rejection log line.
 struct Reasons<'a>(&'a [(usize, AuthError)]);
 
@@ -125,6 +132,11 @@ impl Engine {
             #[cfg(feature = "cache")]
             cache: None,
         }
+    }
+
+    /// The largest token any verifier accepts.
+    fn max_token_size(&self) -> usize {
+        self.verifiers.iter().map(Verifier::max_token_size).max().unwrap_or(0)
     }
 
     /// The synchronous step: source, cache, every verifier.
@@ -207,8 +219,10 @@ impl Engine {
     fn accept(&self, span: &Span, token: &str, index: usize, verified: Verified) -> Arc<Verified> {
         let verified = Arc::new(verified);
         #[cfg(feature = "cache")]
-        if let Some(cache) = &self.cache {
-            cache.insert(token, index, &verified, self.verifiers.get(index));
+        if let Some(cache) = &self.cache
+            && let Some(verifier) = self.verifiers.get(index)
+        {
+            cache.insert(token, &verified, verifier);
         }
         self.record_accepted(span, &verified, "accepted");
         verified
@@ -247,7 +261,11 @@ impl Engine {
             .cloned()
             .unwrap_or_else(|| AuthError::new(ErrorKind::Internal));
         if !span.is_disabled() {
-            if let Ok(header) = peek_header(token) {
+            // A token refused before its header was read (too large, not three segments)
+            // is not parsed again just for the span.
+            if worth_peeking(chosen.kind(), token.len(), self.max_token_size())
+                && let Ok(header) = peek_header(token)
+            {
                 span.record("alg", algorithm_name(header.alg()));
                 if let Some(kid) = header.kid() {
                     span.record("kid", debug(loggable_kid(kid)));
@@ -283,5 +301,13 @@ mod tests {
         assert_eq!(pick(errors.get(..2).unwrap_or_default()), Some(ErrorKind::KeysUnavailable));
         assert_eq!(pick(errors.get(..1).unwrap_or_default()), Some(ErrorKind::InvalidIssuer));
         assert_eq!(loggable_kid(&"k".repeat(100)).len(), 64);
+    }
+
+    #[test]
+    fn tokens_refused_before_their_header_are_not_parsed_for_the_span() {
+        assert!(!worth_peeking(ErrorKind::TokenTooLarge, 9000, 8192));
+        assert!(!worth_peeking(ErrorKind::Malformed, 10, 8192));
+        assert!(!worth_peeking(ErrorKind::InvalidSignature, 9000, 8192));
+        assert!(worth_peeking(ErrorKind::InvalidSignature, 800, 8192));
     }
 }

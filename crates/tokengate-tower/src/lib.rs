@@ -4,7 +4,8 @@
 //! tonic dependency: [`JwtAuthLayer`] / [`JwtAuth`] / [`auth::ResponseFuture`].
 //!
 //! - **Token sources** ([`source`]): `Authorization: Bearer` by default; a cookie, a
-//!   header, a query parameter or your own [`TokenSource`], tried in a configured order.
+//!   header, a query parameter or your own [`TokenSource`]. A request that carries a
+//!   token in more than one of the configured sources is a 400 `invalid_request`.
 //! - **RFC 6750 responses** ([`response`]): 401 with `WWW-Authenticate: Bearer realm="…"`
 //!   when the token is missing, `error="invalid_token"` when it is bad, 400
 //!   `invalid_request` for a malformed request, 503 with `Retry-After` when keys cannot be

@@ -223,6 +223,13 @@ impl Rejection {
     }
 }
 
+/// A marker in a rejection's response extensions: the rejection was raised *after* the
+/// layer accepted the token, by an extractor (tokengate-axum's `Claims<T>` when the
+/// claims do not fit the handler's type, say). The token verified, so this is not a
+/// failed attempt: the failure rate limiter (feature `rate-limit`) does not count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RaisedByExtractor;
+
 /// Builds the response for a rejected request.
 ///
 /// Implemented by [`Rfc6750`] (the default) and by every

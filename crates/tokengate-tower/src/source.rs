@@ -9,11 +9,19 @@
 //! | [`TokenSources::header`] | a named header whose whole value is the token | no |
 //! | [`TokenSources::query`] | a query parameter | no; see below |
 //!
-//! The first source that finds a token wins; later sources are not consulted. A source
-//! that finds a malformed credential (two `Authorization` headers, a `Bearer` scheme
-//! without a token, a cookie named twice) stops the search with
-//! [`ErrorKind::InvalidRequest`] (HTTP 400 `invalid_request`): the request is refused
-//! rather than guessed at.
+//! Every configured source is consulted, and **exactly one may carry a token**: a request
+//! that presents a token in more than one of them (say a cookie *and* an `Authorization`
+//! header) is refused with [`ErrorKind::InvalidRequest`] (HTTP 400 `invalid_request`),
+//! as RFC 6750 section 2 requires ("clients MUST NOT use more than one method"). Otherwise
+//! a cookie planted by another site could silently take the place of the victim's
+//! `Authorization` header, or the other way round. The order of the sources only decides
+//! which error is reported first.
+//!
+//! A source that finds a malformed credential (two `Authorization` headers, a `Bearer`
+//! scheme without a token, a cookie named twice or not ASCII, an empty cookie or query
+//! parameter, a query parameter whose name is repeated, also percent-encoded, as in
+//! `?access_token=A&access%5Ftoken=B`) stops the search with `invalid_request`: the
+//! request is refused rather than guessed at.
 //!
 //! **The query parameter leaks the token**: URLs end up in access logs, proxy logs,
 //! browser history and `Referer` headers. RFC 6750 section 2.3 allows it only when no
@@ -23,7 +31,7 @@
 //! use http::HeaderName;
 //! use tokengate_tower::TokenSources;
 //!
-//! // A browser session cookie first, then the Authorization header.
+//! // A browser session cookie or the Authorization header (not both in one request).
 //! let sources = TokenSources::cookie("session")
 //!     .then_bearer()
 //!     .then_header(HeaderName::from_static("x-access-token"));
@@ -157,12 +165,13 @@ impl TokenSource for Bearer {
             return Err(invalid_request("more than one Authorization header"));
         }
         let value = value.to_str().map_err(|_| invalid_request("Authorization is not visible ASCII"))?;
-        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        // The scheme ends at the first space or tab (RFC 9110 allows either around it).
+        let (scheme, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
         if !scheme.eq_ignore_ascii_case("bearer") {
             // Another scheme (Basic, DPoP, ...) is not a bearer token: no token here.
             return Ok(None);
         }
-        let token = rest.trim_matches(' ');
+        let token = rest.trim_matches([' ', '\t']);
         if token.is_empty() {
             return Err(invalid_request("Bearer scheme without a token"));
         }
@@ -186,17 +195,23 @@ struct Cookie {
 impl TokenSource for Cookie {
     fn extract<'a>(&self, request: &RequestHead<'a>) -> Result<Option<&'a str>, AuthError> {
         let mut found = None;
+        // Read as bytes: a Cookie header that is not all ASCII (another cookie holding
+        // UTF-8, say) is still searched, rather than skipped as if the token were absent.
         for header in request.headers().get_all(COOKIE) {
-            let Ok(header) = header.to_str() else { continue };
-            for pair in header.split(';') {
-                let Some((name, value)) = pair.split_once('=') else { continue };
-                if name.trim() != self.name {
+            for pair in header.as_bytes().split(|&b| b == b';') {
+                let Some(eq) = pair.iter().position(|&b| b == b'=') else { continue };
+                let (name, value) = pair.split_at(eq);
+                if name.trim_ascii() != self.name.as_bytes() {
                     continue;
                 }
                 if found.is_some() {
                     return Err(invalid_request("the token cookie is sent more than once"));
                 }
-                let value = value.trim();
+                let value = value.get(1..).unwrap_or_default().trim_ascii();
+                let value = std::str::from_utf8(value)
+                    .ok()
+                    .filter(|v| v.bytes().all(|b| b.is_ascii_graphic()))
+                    .ok_or_else(|| invalid_request("the token cookie is not visible ASCII"))?;
                 let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
                 found = Some(value);
             }
@@ -237,6 +252,33 @@ impl TokenSource for Header {
     }
 }
 
+/// Whether the raw query-parameter name `raw` decodes (`application/x-www-form-urlencoded`:
+/// `+` is a space, `%XX` a byte, a malformed escape stays as it is) to `name`.
+fn form_name_eq(raw: &str, name: &str) -> bool {
+    if !raw.contains(['%', '+']) {
+        return raw == name;
+    }
+    let hex = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let raw = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        match b {
+            b'+' => decoded.push(b' '),
+            b'%' => match (raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
+                (Some(hi), Some(lo)) => {
+                    decoded.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => decoded.push(b),
+            },
+            _ => decoded.push(b),
+        }
+        i += 1;
+    }
+    decoded == name.as_bytes()
+}
+
 /// A query parameter (leaks into logs; see the module docs).
 #[derive(Debug, Clone)]
 struct Query {
@@ -249,11 +291,18 @@ impl TokenSource for Query {
         let mut found = None;
         for pair in query.split('&') {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if name != self.name {
+            // Names are compared as an application reads them (percent- and
+            // form-decoded), so `access%5Ftoken` is `access_token` here too.
+            if !form_name_eq(name, &self.name) {
                 continue;
             }
             if found.is_some() {
                 return Err(invalid_request("the token parameter is sent more than once"));
+            }
+            // A JWT never needs encoding; an encoded value would be read differently here
+            // and by the application.
+            if value.contains(['%', '+']) {
+                return Err(invalid_request("the token parameter is percent- or form-encoded"));
             }
             found = Some(value);
         }
@@ -295,15 +344,16 @@ impl TokenSources {
     }
 
     /// `Authorization: Bearer <token>` (RFC 6750 section 2.1). The scheme is matched
-    /// case-insensitively; two `Authorization` headers, a non-ASCII value or a `Bearer`
-    /// scheme without a well-formed token is `invalid_request`. Other schemes (`Basic`)
-    /// count as no token.
+    /// case-insensitively and ends at a space or a tab; two `Authorization` headers, a
+    /// non-ASCII value or a `Bearer` scheme without a well-formed token is
+    /// `invalid_request`. Other schemes (`Basic`) count as no token.
     pub fn bearer() -> Self {
         TokenSources::one(Bearer)
     }
 
     /// The cookie named `name` (surrounding double quotes are removed). The same cookie
-    /// name twice is `invalid_request`.
+    /// name twice, an empty value or a value that is not visible ASCII is
+    /// `invalid_request`; other cookies of the header may hold anything.
     pub fn cookie(name: impl Into<String>) -> Self {
         TokenSources::one(Cookie { name: name.into() })
     }
@@ -313,7 +363,10 @@ impl TokenSources {
         TokenSources::one(Header { name })
     }
 
-    /// The query parameter `name`.
+    /// The query parameter `name`. Names are compared after percent- and form-decoding,
+    /// as the application reads them: the name twice in any spelling
+    /// (`?access_token=A&access%5Ftoken=B`), an empty value or a value with `%` or `+` is
+    /// `invalid_request`.
     ///
     /// **Leaks the token into access logs, proxies, browser history and `Referer`
     /// headers.** Use only where nothing else is possible (RFC 6750 section 2.3), e.g. a
@@ -358,15 +411,21 @@ impl TokenSources {
         self.sources.iter().map(|s| s.name()).collect()
     }
 
-    /// Tries each source in order: the first token found, with the name of its source;
-    /// `Ok(None)` when no source has one; the first source's error otherwise.
+    /// Consults every source, in order: the token, with the name of its source, when
+    /// exactly one source has one; `Ok(None)` when none has; an
+    /// [`ErrorKind::InvalidRequest`] error when two or more have one (RFC 6750 section
+    /// 2), or the first error a source returns.
     pub fn find<'a>(&self, request: &RequestHead<'a>) -> Result<Option<(&'a str, &str)>, AuthError> {
+        let mut found = None;
         for source in &self.sources {
             if let Some(token) = source.extract(request)? {
-                return Ok(Some((token, source.name())));
+                if found.is_some() {
+                    return Err(invalid_request("a token in more than one place"));
+                }
+                found = Some((token, source.name()));
             }
         }
-        Ok(None)
+        Ok(found)
     }
 }
 
@@ -418,11 +477,66 @@ mod tests {
     }
 
     #[test]
-    fn first_source_with_a_token_wins() {
-        let s = TokenSources::cookie("sid").then_bearer();
+    fn a_token_in_two_sources_is_invalid_request() {
         let both = req(&[("cookie", "sid=from.cookie.x"), ("authorization", "Bearer from.header.x")], "/");
-        assert_eq!(find(&s, &both), Ok(Some("from.cookie.x".into())));
-        let s = TokenSources::bearer().then_cookie("sid");
-        assert_eq!(find(&s, &both), Ok(Some("from.header.x".into())));
+        for s in [TokenSources::cookie("sid").then_bearer(), TokenSources::bearer().then_cookie("sid")] {
+            assert_eq!(find(&s, &both), Err(ErrorKind::InvalidRequest), "{s:?}");
+        }
+        // One source with a token, the others without: that token, whatever the order.
+        let s = TokenSources::cookie("sid").then_bearer().then_query("access_token");
+        let only = req(&[("cookie", "other=1"), ("authorization", "Bearer from.header.x")], "/p?a=1");
+        assert_eq!(find(&s, &only), Ok(Some("from.header.x".into())));
+        let basic = req(&[("cookie", "sid=from.cookie.x"), ("authorization", "Basic dXNlcg==")], "/");
+        assert_eq!(find(&s, &basic), Ok(Some("from.cookie.x".into())));
+        let header_and_query = req(&[("authorization", "Bearer a.b.c")], "/p?access_token=d.e.f");
+        assert_eq!(find(&s, &header_and_query), Err(ErrorKind::InvalidRequest));
+    }
+
+    #[test]
+    fn bearer_scheme_ends_at_any_whitespace() {
+        let s = TokenSources::bearer();
+        for v in ["Bearer\ta.b.c", "Bearer \t a.b.c\t", "bearer\t\ta.b.c"] {
+            assert_eq!(find(&s, &req(&[("authorization", v)], "/")), Ok(Some("a.b.c".into())), "{v:?}");
+        }
+        assert_eq!(find(&s, &req(&[("authorization", "Bearer\t")], "/")), Err(ErrorKind::InvalidRequest));
+        assert_eq!(find(&s, &req(&[("authorization", "Bearer\ta b")], "/")), Err(ErrorKind::InvalidRequest));
+    }
+
+    #[test]
+    fn encoded_query_names_are_the_same_name() {
+        let q = TokenSources::query("access_token");
+        for uri in [
+            "/p?access_token=A.b.c&access%5Ftoken=B.c.d",
+            "/p?access%5ftoken=A.b.c&access_token=B.c.d",
+            "/p?%61ccess_token=A.b.c&access_token=B.c.d",
+        ] {
+            assert_eq!(find(&q, &req(&[], uri)), Err(ErrorKind::InvalidRequest), "{uri}");
+        }
+        // Alone, an encoded name is the parameter, as the application reads it.
+        assert_eq!(find(&q, &req(&[], "/p?access%5Ftoken=A.b.c")), Ok(Some("A.b.c".into())));
+        assert_eq!(find(&q, &req(&[], "/p?access%5token=A.b.c")), Ok(None));
+        let spaced = TokenSources::query("a b");
+        assert_eq!(find(&spaced, &req(&[], "/p?a+b=x.y.z")), Ok(Some("x.y.z".into())));
+        // Encoded values are refused, and so is an empty one.
+        for uri in ["/p?access_token=A.b%2Ec", "/p?access_token=A+b", "/p?access_token=", "/p?access_token"] {
+            assert_eq!(find(&q, &req(&[], uri)), Err(ErrorKind::InvalidRequest), "{uri}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_cookie_headers_are_searched_not_skipped() {
+        let s = TokenSources::cookie("sid");
+        let with = |bytes: &[u8]| {
+            let mut r = Request::new(());
+            r.headers_mut().insert(COOKIE, http::HeaderValue::from_bytes(bytes).unwrap());
+            r
+        };
+        // Another cookie holds UTF-8: the token cookie is still found.
+        assert_eq!(find(&s, &with("name=Jos\u{e9}; sid=x.y.z".as_bytes())), Ok(Some("x.y.z".into())));
+        assert_eq!(find(&s, &with("name=Jos\u{e9}".as_bytes())), Ok(None));
+        // The token cookie itself is not ASCII: refused, not taken for an absent token.
+        assert_eq!(find(&s, &with(b"a=1; sid=x.y\xffz")), Err(ErrorKind::InvalidRequest));
+        assert_eq!(find(&s, &with(b"sid=")), Err(ErrorKind::InvalidRequest));
+        assert_eq!(find(&s, &with(b"sid=\"\"")), Err(ErrorKind::InvalidRequest));
     }
 }

@@ -115,3 +115,62 @@ async fn the_cache_is_bounded() {
     }
     assert!(cache.entry_count() <= 10, "{}", cache.entry_count());
 }
+
+fn audience_verifier(audience: &str) -> tokengate_core::VerifierBuilder {
+    Verifier::builder(rsa().key_set()).issuer(ISS).audience(audience).algorithms([Algorithm::RS256])
+}
+
+#[tokio::test]
+async fn a_shared_cache_never_lets_a_token_into_a_stricter_layer() {
+    let cache = VerifiedTokenCache::new(100);
+    let web_verifier = audience_verifier("web").build().unwrap();
+    let web = JwtAuthLayer::new(web_verifier.clone()).verified_token_cache(cache.clone());
+    let admin = JwtAuthLayer::new(audience_verifier("admin-api").require(["acr"]).build().unwrap())
+        .verified_token_cache(cache.clone());
+
+    // Accepted (and cached) by the lenient layer first, then sent to the strict one.
+    let mut web_only = claims("alice");
+    web_only["aud"] = "web".into();
+    let token = rsa().token(&web_only);
+    assert_eq!(send(&web, &token).await, (StatusCode::OK, None, "accepted"));
+    assert_eq!(send(&web, &token).await, (StatusCode::OK, None, "cached"));
+    assert_eq!(send(&admin, &token).await, (StatusCode::UNAUTHORIZED, Some(ErrorKind::InvalidAudience), "rejected"));
+
+    // Both audiences but no acr: the admin layer's own checks still run.
+    let mut both = claims("bob");
+    both["aud"] = serde_json::json!(["web", "admin-api"]);
+    let token = rsa().token(&both);
+    assert_eq!(send(&web, &token).await, (StatusCode::OK, None, "accepted"));
+    assert_eq!(send(&admin, &token).await, (StatusCode::UNAUTHORIZED, Some(ErrorKind::MissingClaim), "rejected"));
+    assert_eq!(send(&web, &token).await, (StatusCode::OK, None, "cached"));
+
+    // Another layer with the very same verifier shares the entries.
+    let web_too = JwtAuthLayer::new(web_verifier).realm("other").verified_token_cache(cache);
+    assert_eq!(send(&web_too, &token).await, (StatusCode::OK, None, "cached"));
+}
+
+#[tokio::test]
+async fn an_entry_dies_at_the_verifiers_max_age() {
+    let now = common::now();
+    let clock = FixedClock::new(now);
+    let verifier = Verifier::builder(rsa().key_set())
+        .issuer(ISS)
+        .audience(AUD)
+        .algorithms([Algorithm::RS256])
+        .leeway(Duration::ZERO)
+        .max_age(Duration::from_secs(60))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let layer = JwtAuthLayer::new(verifier).cache_verified_tokens(100);
+    // exp is far away (5 minutes); max_age (60 s from iat) is what ends the entry.
+    let mut c = claims("alice");
+    c["iat"] = now.into();
+    c["nbf"] = now.into();
+    let token = rsa().token(&c);
+    assert_eq!(send(&layer, &token).await.2, "accepted");
+    clock.advance(59);
+    assert_eq!(send(&layer, &token).await, (StatusCode::OK, None, "cached"));
+    clock.advance(2);
+    assert_eq!(send(&layer, &token).await, (StatusCode::UNAUTHORIZED, Some(ErrorKind::TooOld), "rejected"));
+}

@@ -192,7 +192,8 @@ async fn each_token_source_and_their_precedence() {
     let query = Request::builder().uri(format!("/ws?access_token={alice}")).body(()).unwrap();
     assert_eq!(call(JwtAuthLayer::new(rsa().verifier()), query).await.status(), StatusCode::UNAUTHORIZED);
 
-    // Both present: the first configured source wins.
+    // Both present: more than one method is invalid_request (RFC 6750 section 2), whatever
+    // the order: a planted cookie cannot stand in for the Authorization header.
     let both = || {
         Request::builder()
             .header("cookie", format!("session={alice}"))
@@ -200,10 +201,14 @@ async fn each_token_source_and_their_precedence() {
             .body(())
             .unwrap()
     };
-    let response = call(layer(TokenSources::cookie("session").then_bearer()), both()).await;
-    assert!(response.body().contains("alice"));
-    let response = call(layer(TokenSources::bearer().then_cookie("session")), both()).await;
-    assert!(response.body().contains("bob"));
+    for sources in [TokenSources::cookie("session").then_bearer(), TokenSources::bearer().then_cookie("session")] {
+        let response = call(layer(sources.clone()), both()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{sources:?}");
+        assert_eq!(kind(&response), Some(ErrorKind::InvalidRequest));
+        // Also in optional mode.
+        let response = call(layer(sources).optional(), both()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
 
     // A later source is consulted when the earlier one has nothing.
     let only_header = Request::builder().header("authorization", format!("Bearer {bob}")).body(()).unwrap();
@@ -367,4 +372,91 @@ async fn sub_is_not_recorded_by_default() {
     let logs = captured.text();
     assert!(logs.contains("tokengate.verify"));
     assert!(!logs.contains("carol"), "{logs}");
+}
+
+const INVALID_REQUEST: &str =
+    r#"Bearer realm="api", error="invalid_request", error_description="the request carrying the token is malformed""#;
+
+#[tokio::test]
+async fn malformed_sources_are_400_even_in_optional_mode() {
+    let alice = rsa().token(&claims("alice"));
+    let sources = TokenSources::bearer().then_cookie("sid").then_query("access_token");
+    let layer = || JwtAuthLayer::new(rsa().verifier()).token_sources(sources.clone());
+    let with_bytes = |name: &str, value: &[u8]| {
+        let mut request = Request::new(());
+        request.headers_mut().insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), value.try_into().unwrap());
+        request
+    };
+    let cases = [
+        ("empty cookie", Request::builder().header("cookie", "sid=").body(()).unwrap()),
+        ("empty query value", Request::builder().uri("/p?access_token=").body(()).unwrap()),
+        ("non-ASCII Authorization", with_bytes("authorization", b"Bearer a.b\xffc")),
+        ("non-ASCII token cookie", with_bytes("cookie", b"theme=dark; sid=a.b\xffc")),
+        (
+            "encoded duplicate query name",
+            Request::builder().uri(format!("/p?access_token={alice}&access%5Ftoken=x.y.z")).body(()).unwrap(),
+        ),
+        (
+            "cookie and query",
+            Request::builder()
+                .uri(format!("/p?access_token={alice}"))
+                .header("cookie", format!("sid={alice}"))
+                .body(())
+                .unwrap(),
+        ),
+    ];
+    for (what, request) in cases {
+        let parts = request.into_parts().0;
+        for layer in [layer(), layer().optional()] {
+            let request = Request::from_parts(parts.clone(), ());
+            let response = call(layer, request).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
+            assert_eq!(kind(&response), Some(ErrorKind::InvalidRequest), "{what}");
+            assert_eq!(www(&response), Some(INVALID_REQUEST), "{what}");
+        }
+    }
+    // A Cookie header that is not all ASCII still yields the token cookie.
+    let request = with_bytes("cookie", format!("name=Jos\u{e9}; sid={alice}").as_bytes());
+    let response = call(layer(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().contains("alice"));
+}
+
+#[tokio::test]
+async fn bearer_followed_by_a_tab_is_a_bearer_token() {
+    let alice = rsa().token(&claims("alice"));
+    let layer = JwtAuthLayer::new(rsa().verifier()).optional();
+    let request = Request::builder().header("authorization", format!("Bearer\t{alice}")).body(()).unwrap();
+    let response = call(layer.clone(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = Seen { subject: Some("alice".into()), verified_count: 1, has_challenge: true };
+    assert_eq!(response.body(), &format!("{seen:?}"));
+    // A bad token after a tab is refused, not taken for another scheme (anonymous).
+    let request = Request::builder().header("authorization", "Bearer\ta.b.c").body(()).unwrap();
+    assert_eq!(call(layer, request).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_oversized_token_is_401_too_large() {
+    let response = call(JwtAuthLayer::new(rsa().verifier()), bearer(&"a".repeat(9000))).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(kind(&response), Some(ErrorKind::TokenTooLarge));
+    assert_eq!(
+        www(&response),
+        Some(r#"Bearer realm="api", error="invalid_token", error_description="the access token is too large""#)
+    );
+}
+
+#[tokio::test]
+async fn optional_mode_drops_an_outer_layers_token_when_anonymous() {
+    // The outer layer reads a cookie; the inner, optional one reads only the header.
+    let outer = JwtAuthLayer::new(rsa().verifier()).token_sources(TokenSources::cookie("sid"));
+    let inner = JwtAuthLayer::new(es256().verifier()).optional();
+    let service = outer.layer(inner.layer(echo()));
+    let request =
+        Request::builder().header("cookie", format!("sid={}", rsa().token(&claims("alice")))).body(()).unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let anonymous = Seen { subject: None, verified_count: 0, has_challenge: true };
+    assert_eq!(response.body(), &format!("{anonymous:?}"));
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{AUD, ISS, claims, rsa};
-use http::header::RETRY_AFTER;
+use http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
 use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeyQuery, KeyResolver, KeySet, Verifier};
 use tokengate_tower::JwtAuthLayer;
@@ -89,14 +89,98 @@ async fn failures_turn_into_429_without_crypto_and_the_client_comes_back() {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
+fn ok_service() -> impl tower::Service<Request<()>, Response = Response<()>, Error = Infallible, Future: Send> + Clone {
+    service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) })
+}
+
+fn from(token: &str, client: Option<SocketAddr>) -> Request<()> {
+    let mut request = Request::builder().header("authorization", format!("Bearer {token}")).body(()).unwrap();
+    if let Some(client) = client {
+        request.extensions_mut().insert(ClientAddr(client));
+    }
+    request
+}
+
 #[tokio::test]
-async fn requests_without_a_client_address_are_not_limited() {
+async fn requests_without_a_client_address_share_one_bucket() {
+    let service = ServiceBuilder::new()
+        .layer(FailureRateLimitLayer::new(NonZeroU32::new(2).unwrap(), Duration::from_secs(60)).unwrap())
+        .layer(JwtAuthLayer::new(rsa().verifier()))
+        .service(ok_service());
+    // Two unidentified clients spend the one shared budget...
+    for _ in 0..2 {
+        assert_eq!(service.clone().oneshot(from("a.b.c", None)).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    // ...and every unidentified request is limited from then on, a good token too.
+    let good = rsa().token(&claims("alice"));
+    let response = service.clone().oneshot(from(&good, None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // An identified client has its own bucket.
+    let client: SocketAddr = "192.0.2.9:1234".parse().unwrap();
+    assert_eq!(service.clone().oneshot(from(&good, Some(client))).await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn allow_unidentified_lets_them_through_unlimited() {
+    let service = ServiceBuilder::new()
+        .layer(
+            FailureRateLimitLayer::new(NonZeroU32::new(1).unwrap(), Duration::from_secs(60))
+                .unwrap()
+                .allow_unidentified(),
+        )
+        .layer(JwtAuthLayer::new(rsa().verifier()))
+        .service(ok_service());
+    for _ in 0..3 {
+        assert_eq!(service.clone().oneshot(from("a.b.c", None)).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn a_429_is_not_cached_and_has_no_challenge() {
     let service = ServiceBuilder::new()
         .layer(FailureRateLimitLayer::new(NonZeroU32::new(1).unwrap(), Duration::from_secs(60)).unwrap())
         .layer(JwtAuthLayer::new(rsa().verifier()))
-        .service(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }));
-    for _ in 0..3 {
-        let request = Request::builder().header("authorization", "Bearer a.b.c").body(()).unwrap();
-        assert_eq!(service.clone().oneshot(request).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        .service(ok_service());
+    let client: SocketAddr = "192.0.2.10:1234".parse().unwrap();
+    assert_eq!(service.clone().oneshot(from("a.b.c", Some(client))).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let response = service.clone().oneshot(from("a.b.c", Some(client))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+    assert!(response.headers().get(RETRY_AFTER).is_some());
+}
+
+struct Unavailable;
+
+impl KeyResolver for Unavailable {
+    fn resolve(&self, _: &KeyQuery<'_>) -> Result<Key, AuthError> {
+        Err(AuthError::new(ErrorKind::KeysUnavailable))
     }
+}
+
+#[tokio::test]
+async fn forged_tokens_for_an_issuer_that_is_down_are_counted() {
+    let down_issuer = "https://down.issuer.test";
+    let down = Verifier::builder(Unavailable)
+        .issuer(down_issuer)
+        .audience(AUD)
+        .algorithms([Algorithm::RS256])
+        .build()
+        .unwrap();
+    let service = ServiceBuilder::new()
+        .layer(FailureRateLimitLayer::new(NonZeroU32::new(2).unwrap(), Duration::from_secs(60)).unwrap())
+        .layer(JwtAuthLayer::new(rsa().verifier()).add_verifier(down))
+        .service(ok_service());
+    let client: SocketAddr = "192.0.2.11:1234".parse().unwrap();
+    let mut forged = claims("mallory");
+    forged["iss"] = down_issuer.into();
+    let forged = rsa().token_with_kid(&forged, "random-kid-0001");
+    // The first verifier says "not my key", the second cannot get keys: 503, counted.
+    for _ in 0..2 {
+        let response = service.clone().oneshot(from(&forged, Some(client))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::KeysUnavailable));
+    }
+    let response = service.clone().oneshot(from(&forged, Some(client))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use tokengate_core::AuthError;
+use tokengate_core::{AuthError, Verified};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
@@ -108,8 +108,15 @@ where
             }
         };
         let extensions = request.extensions_mut();
-        if let Some(verified) = verified {
-            extensions.insert(verified);
+        match verified {
+            Some(verified) => {
+                extensions.insert(verified);
+            }
+            // Anonymous here: a token verified by an outer layer must not pass for this
+            // layer's.
+            None => {
+                extensions.remove::<Arc<Verified>>();
+            }
         }
         extensions.insert(engine.challenge.clone());
         ResponseFuture::inner(self.inner.call(request))

@@ -1,7 +1,6 @@
 //! [`ResponseFuture`] of [`FailureRateLimit`](super::FailureRateLimit).
 
 use std::future::Future;
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -10,7 +9,8 @@ use http::Response;
 use pin_project_lite::pin_project;
 use tokengate_core::AuthError;
 
-use super::{Limiter, counts_as_failure};
+use super::{Client, Limiter, counts_as_failure};
+use crate::response::RaisedByExtractor;
 
 pin_project! {
     /// Response future of [`FailureRateLimit`](super::FailureRateLimit).
@@ -23,13 +23,13 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F, B> {
-        Inner { #[pin] future: F, client: Option<(IpAddr, Arc<Limiter>)> },
+        Inner { #[pin] future: F, client: Option<(Client, Arc<Limiter>)> },
         Limited { response: Option<Response<B>> },
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F, client: Option<(IpAddr, Arc<Limiter>)>) -> Self {
+    pub(crate) fn inner(future: F, client: Option<(Client, Arc<Limiter>)>) -> Self {
         ResponseFuture { kind: Kind::Inner { future, client } }
     }
 
@@ -48,10 +48,11 @@ where
         match self.project().kind.project() {
             KindProj::Inner { future, client } => {
                 let result = ready!(future.poll(cx));
-                if let (Ok(response), Some((ip, limiter))) = (&result, client.take())
+                if let (Ok(response), Some((client, limiter))) = (&result, client.take())
                     && response.extensions().get::<AuthError>().is_some_and(counts_as_failure)
+                    && response.extensions().get::<RaisedByExtractor>().is_none()
                 {
-                    limiter.record_failure(ip);
+                    limiter.record_failure(client);
                 }
                 Poll::Ready(result)
             }

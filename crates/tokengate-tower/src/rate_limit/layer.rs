@@ -20,6 +20,7 @@ pub struct FailureRateLimitLayer<K = PeerAddr, R = Rfc6750> {
     pub(crate) key: K,
     pub(crate) on_rejection: R,
     pub(crate) challenge: BearerChallenge,
+    pub(crate) limit_unidentified: bool,
 }
 
 impl<K: Clone, R: Clone> Clone for FailureRateLimitLayer<K, R> {
@@ -29,13 +30,17 @@ impl<K: Clone, R: Clone> Clone for FailureRateLimitLayer<K, R> {
             key: self.key.clone(),
             on_rejection: self.on_rejection.clone(),
             challenge: self.challenge.clone(),
+            limit_unidentified: self.limit_unidentified,
         }
     }
 }
 
 impl<K: fmt::Debug, R> fmt::Debug for FailureRateLimitLayer<K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FailureRateLimitLayer").field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("FailureRateLimitLayer")
+            .field("key", &self.key)
+            .field("limit_unidentified", &self.limit_unidentified)
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,19 +56,42 @@ impl FailureRateLimitLayer {
             key: PeerAddr,
             on_rejection: Rfc6750,
             challenge: BearerChallenge::default(),
+            limit_unidentified: true,
         })
     }
 }
 
 impl<K, R> FailureRateLimitLayer<K, R> {
-    /// How clients are told apart (default: [`PeerAddr`]).
+    /// How clients are told apart (default: [`PeerAddr`]; with axum,
+    /// `tokengate_axum::ConnectInfoKey`).
     pub fn client_key<K2: ClientKey>(self, key: K2) -> FailureRateLimitLayer<K2, R> {
-        FailureRateLimitLayer { limiter: self.limiter, key, on_rejection: self.on_rejection, challenge: self.challenge }
+        FailureRateLimitLayer {
+            limiter: self.limiter,
+            key,
+            on_rejection: self.on_rejection,
+            challenge: self.challenge,
+            limit_unidentified: self.limit_unidentified,
+        }
     }
 
     /// The 429 response (default: [`Rfc6750`], which sends `Retry-After`).
     pub fn on_rejection<R2>(self, on_rejection: R2) -> FailureRateLimitLayer<K, R2> {
-        FailureRateLimitLayer { limiter: self.limiter, key: self.key, on_rejection, challenge: self.challenge }
+        FailureRateLimitLayer {
+            limiter: self.limiter,
+            key: self.key,
+            on_rejection,
+            challenge: self.challenge,
+            limit_unidentified: self.limit_unidentified,
+        }
+    }
+
+    /// Dangerous: requests whose client the [`ClientKey`] cannot identify are not
+    /// limited at all. By default they share one bucket (they are limited together),
+    /// so that a forgotten client key fails closed; either way a warning is logged the
+    /// first time it happens.
+    pub fn allow_unidentified(mut self) -> Self {
+        self.limit_unidentified = false;
+        self
     }
 }
 

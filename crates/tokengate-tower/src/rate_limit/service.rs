@@ -7,7 +7,7 @@ use http::{Request, Response};
 use tokengate_core::{AuthError, ErrorKind};
 use tower_service::Service;
 
-use super::{ClientKey, FailureRateLimitLayer, ResponseFuture, normalize};
+use super::{Client, ClientKey, FailureRateLimitLayer, ResponseFuture, normalize};
 use crate::response::{OnRejection, Rejection};
 use crate::source::RequestHead;
 
@@ -65,12 +65,18 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let client = self.config.key.client_ip(&RequestHead::from_request(&request)).map(normalize);
-        if let Some(ip) = client
-            && let Some(wait) = self.config.limiter.blocked_for(&ip)
+        let client = match self.config.key.client_ip(&RequestHead::from_request(&request)) {
+            Some(ip) => Some(Client::Ip(normalize(ip))),
+            None => {
+                self.config.limiter.warn_unidentified(self.config.limit_unidentified);
+                self.config.limit_unidentified.then_some(Client::Unidentified)
+            }
+        };
+        if let Some(client) = client
+            && let Some(wait) = self.config.limiter.blocked_for(&client)
         {
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            tracing::debug!(client = %ip, retry_after = secs, "tokengate: request refused: too many failures");
+            tracing::debug!(client = %client, retry_after = secs, "tokengate: request refused: too many failures");
             let error = AuthError::new(ErrorKind::RateLimited).retry_after(secs.max(1));
             let rejection = Rejection::new(error, self.config.challenge.clone());
             let mut response = self.config.on_rejection.on_rejection(&rejection);
@@ -79,7 +85,7 @@ where
             }
             return ResponseFuture::limited(response);
         }
-        let limiter = client.map(|ip| (ip, std::sync::Arc::clone(&self.config.limiter)));
+        let limiter = client.map(|client| (client, std::sync::Arc::clone(&self.config.limiter)));
         ResponseFuture::inner(self.inner.call(request), limiter)
     }
 }
