@@ -34,6 +34,14 @@ pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(60);
 pub const DEFAULT_NEGATIVE_CACHE_SIZE: usize = 1024;
 /// Default time limit of one whole fetch from the source: 15 s.
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(15);
+/// The longest duration a setting takes: longer ones (up to `Duration::MAX`, "never")
+/// are shortened to this, 30 years, so that no deadline overflows.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `now + d`, or [`MAX_DURATION`] from now when that would overflow.
+pub(crate) fn after(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d).or_else(|| now.checked_add(MAX_DURATION)).unwrap_or(now)
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -65,7 +73,20 @@ impl Default for Config {
 }
 
 impl Config {
-    fn validate(&self) -> Result<(), JwksError> {
+    /// Checks the settings, and shortens durations above [`MAX_DURATION`].
+    fn validate(&mut self) -> Result<(), JwksError> {
+        for d in [
+            &mut self.refresh_interval,
+            &mut self.min_refresh,
+            &mut self.max_refresh,
+            &mut self.cooldown,
+            &mut self.max_stale,
+            &mut self.retry_initial,
+            &mut self.retry_max,
+            &mut self.fetch_timeout,
+        ] {
+            *d = (*d).min(MAX_DURATION);
+        }
         let bad = |what: &str| Err(JwksError::Config(what.to_owned()));
         if self.min_refresh.is_zero() || self.refresh_interval.is_zero() {
             return bad("refresh intervals must be above zero");
@@ -139,6 +160,12 @@ pub(crate) struct Shared {
     pub(crate) wake: Arc<Notify>,
     done: watch::Receiver<Outcome>,
     unknown_kids: AtomicU64,
+    /// When the cache was built: the origin of `stale_after`.
+    epoch: Instant,
+    /// Milliseconds after `epoch` at which the keys are older than `max_stale`. Checked
+    /// by `resolve` itself, so the bound holds even when the refresh task is stuck in a
+    /// fetch or gone with its runtime.
+    stale_after: AtomicU64,
     _stop: oneshot::Sender<()>,
 }
 
@@ -148,14 +175,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A hot-swappable JWKS cache: the [`KeyResolver`] for keys that rotate.
 ///
-/// A lookup is one atomic load and one hash lookup: no lock, no await, no allocation.
+/// A lookup is two atomic loads, a clock read (the `max_stale` deadline, checked on every
+/// lookup so that it holds even when the refresh task cannot run) and one hash lookup:
+/// no lock, no await, no allocation.
 /// A background task (spawned by [`JwksCacheBuilder::build`] on the current tokio
 /// runtime, stopped when the last clone is dropped) refreshes the keys on an interval
 /// that honours `Cache-Control: max-age` within bounds, retries failures with jittered
 /// exponential backoff, and keeps serving the last good keys for up to `max_stale`.
 ///
 /// An unknown `kid` causes one refresh for all concurrent callers, at most once per
-/// cooldown; a `kid` still unknown after it is rejected locally until the next refresh.
+/// cooldown; a `kid` still unknown after a refresh that started after it was asked for
+/// is rejected locally until the next refresh or the end of the cooldown, whichever
+/// comes first. A `kid` published at any time is thus accepted at most one cooldown
+/// after its first token.
 ///
 /// ```no_run
 /// use tokengate_core::{Algorithm, Verifier};
@@ -233,7 +265,9 @@ impl JwksCacheBuilder {
     }
 
     /// How long the last good keys keep serving while fetches fail (default 24 h);
-    /// after that, verifications fail with `KeysUnavailable`.
+    /// after that, verifications fail with `KeysUnavailable`. Enforced on every lookup,
+    /// even when the refresh task is stuck or stopped. Like every duration setting, at
+    /// most [`MAX_DURATION`] (longer values are shortened).
     pub fn max_stale(mut self, max_stale: Duration) -> Self {
         self.config.max_stale = max_stale;
         self
@@ -248,8 +282,8 @@ impl JwksCacheBuilder {
     }
 
     /// How many unknown `kid`s are remembered (default 1024): a `kid` still missing after
-    /// the refresh it caused is rejected locally, without asking for another refresh,
-    /// until the next fetch.
+    /// a refresh that started after it was asked for is rejected locally, without
+    /// joining another refresh, until the next fetch or the end of the cooldown.
     pub fn negative_cache_size(mut self, entries: usize) -> Self {
         self.config.negative_cache_size = entries;
         self
@@ -285,7 +319,7 @@ impl JwksCacheBuilder {
     /// is dropped. Lookups work from any thread or runtime; if the runtime shuts down
     /// first, the keys stop being refreshed and [`JwksCache::refresh_now`] returns
     /// [`JwksError::Stopped`].
-    pub async fn build(self) -> Result<JwksCache, JwksError> {
+    pub async fn build(mut self) -> Result<JwksCache, JwksError> {
         self.config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| JwksError::NoRuntime)?;
         let name = self.source.describe();
@@ -317,8 +351,11 @@ impl JwksCacheBuilder {
             wake: Arc::new(Notify::new()),
             done: done_rx,
             unknown_kids: AtomicU64::new(0),
+            epoch: now,
+            stale_after: AtomicU64::new(0),
             _stop: stop_tx,
         });
+        shared.confirmed(now);
         let task = refresh::run(Arc::downgrade(&shared), Arc::clone(&shared.wake), stop_rx, done_tx, schedule);
         runtime.spawn(task);
         Ok(JwksCache { shared })
@@ -398,18 +435,50 @@ impl Shared {
         let generation = fetched.keys.generation();
         let old = self.current.load();
         if generation == control.source_generation && !old.unavailable {
+            self.confirmed(Instant::now());
             return Ok(());
         }
         let keys = prepare(&self.name, self.issuer.as_deref(), &control.denied, fetched.keys.clone(), &fetched)?;
         log_changes(&self.name, &old.keys, &keys);
         control.source_generation = generation;
+        // The new deadline before the new keys: a lookup never sees fresh keys as stale.
+        self.confirmed(Instant::now());
         self.current.store(Arc::new(Current { keys, unavailable: false }));
         Ok(())
     }
 
+    /// The source confirmed the keys at `now`: they serve until `now + max_stale`.
+    fn confirmed(&self, now: Instant) {
+        let deadline = now.saturating_duration_since(self.epoch).saturating_add(self.config.max_stale);
+        let millis = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
+        self.stale_after.store(millis, Ordering::Release);
+    }
+
+    /// Whether the keys are older than `max_stale` at `now`.
+    fn past_max_stale(&self, now: Instant) -> bool {
+        let elapsed = u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
+        elapsed >= self.stale_after.load(Ordering::Acquire)
+    }
+
     /// Marks the keys unavailable (past `max_stale`); they stay for diagnostics.
     pub(crate) fn mark_unavailable(&self) {
-        let _control = lock(&self.control);
+        let control = lock(&self.control);
+        self.mark_unavailable_locked(&control);
+    }
+
+    /// Called by a lookup that found the keys past `max_stale` while the refresh task
+    /// has not marked them (stuck in a fetch, or stopped): marks them, unless fresh keys
+    /// arrived meanwhile. Returns whether they are unavailable.
+    fn expire(&self) -> bool {
+        let control = lock(&self.control);
+        if !self.past_max_stale(Instant::now()) {
+            return false;
+        }
+        self.mark_unavailable_locked(&control);
+        true
+    }
+
+    fn mark_unavailable_locked(&self, _control: &MutexGuard<'_, Control>) {
         let old = self.current.load_full();
         if !old.unavailable {
             tracing::error!(source = %self.name, max_stale = ?self.config.max_stale,
@@ -451,6 +520,10 @@ impl Shared {
         outcome.result
     }
 
+    /// Remembers `kid` as missing after fetch `seq`, unless a later fetch has been asked
+    /// for or has finished since. Called only when fetch `seq` started after `kid` was
+    /// asked for: a fetch already running may have read the source before `kid` was
+    /// published.
     fn forget_after(&self, kid: &str, seq: u64) {
         let mut control = lock(&self.control);
         let still_unknown = self.current.load().keys.get(kid).is_none();
@@ -525,6 +598,7 @@ impl JwksCache {
         let current = shared.current.load();
         let total = shared.unknown_kids.load(Ordering::Relaxed);
         let now = Instant::now();
+        let unavailable = current.unavailable || shared.past_max_stale(now);
         let mut state = lock(&shared.health);
         let (at, count, rate) = state.rate_sample;
         let elapsed = now.saturating_duration_since(at);
@@ -546,8 +620,8 @@ impl JwksCache {
             last_failure: state.last_failure,
             last_error: state.last_error.clone(),
             consecutive_failures: state.consecutive_failures,
-            serving_stale: state.consecutive_failures > 0 && !current.unavailable,
-            unavailable: current.unavailable,
+            serving_stale: state.consecutive_failures > 0 && !unavailable,
+            unavailable,
             unknown_kid_total: total,
             unknown_kid_rate: rate,
         }
@@ -558,7 +632,9 @@ impl KeyResolver for JwksCache {
     fn resolve(&self, query: &KeyQuery<'_>) -> Result<Key, AuthError> {
         let shared = &*self.shared;
         let current = shared.current.load();
-        if current.unavailable {
+        // The deadline is also checked here, not only by the refresh task, so the bound
+        // holds while the task is stuck in a fetch or gone with its runtime.
+        if current.unavailable || (shared.past_max_stale(Instant::now()) && shared.expire()) {
             return Err(
                 AuthError::with_detail(ErrorKind::KeysUnavailable, "keys are older than max_stale").retry_after(5)
             );
@@ -586,26 +662,31 @@ impl KeyResolver for JwksCache {
         }
         let kid = query.kid.unwrap_or_default();
         let now = Instant::now();
-        let seq = {
+        let (seq, asked_first) = {
             let mut control = lock(&shared.control);
-            if control.negative.contains(kid) {
+            let in_flight = control.requested > control.completed;
+            let cooled =
+                control.last_unknown_refresh.is_none_or(|t| now.saturating_duration_since(t) >= shared.config.cooldown);
+            // The negative cache holds only while the cooldown runs: once it is over, a
+            // kid published since its last lookup can cause a refresh again.
+            if control.negative.contains(kid) && !cooled {
                 return None;
             }
-            let in_flight = control.requested > control.completed;
-            let cooled = control.last_unknown_refresh.is_none_or(|t| now.duration_since(t) >= shared.config.cooldown);
             if !in_flight && !cooled {
                 return None;
             }
             if !in_flight {
                 control.last_unknown_refresh = Some(now);
-                tracing::debug!(source = %shared.name, kid, "unknown kid: refreshing");
+                tracing::debug!(source = %shared.name, kid = ?crate::for_log(kid), "unknown kid: refreshing");
             }
-            shared.join(&mut control)
+            let seq = shared.join(&mut control);
+            // Whether fetch `seq` starts after this call (queued, or started by it).
+            (seq, seq > control.started)
         };
         let shared = Arc::clone(shared);
         let kid = kid.to_owned();
         Some(Box::pin(async move {
-            if shared.wait(seq).await.is_ok() {
+            if shared.wait(seq).await.is_ok() && asked_first {
                 shared.forget_after(&kid, seq);
             }
         }))

@@ -108,17 +108,18 @@ impl HttpClient {
 
     /// Parses and checks a URL against the scheme rules.
     pub(crate) fn check_url(&self, url: &str) -> Result<Url, JwksError> {
-        let parsed = Url::parse(url).map_err(|e| JwksError::InsecureUrl(format!("{url:?}: {e}")))?;
+        let parsed = Url::parse(url).map_err(|e| JwksError::InsecureUrl(format!("{:?}: {e}", redact_str(url))))?;
         self.check(&parsed)?;
         Ok(parsed)
     }
 
     fn check(&self, url: &Url) -> Result<(), JwksError> {
+        let shown = || redact(url);
         match url.scheme() {
             "https" => Ok(()),
             "http" if self.insecure_http || is_loopback(url) => Ok(()),
-            "http" => Err(JwksError::InsecureUrl(format!("{url}: plain http is only allowed to loopback hosts"))),
-            other => Err(JwksError::InsecureUrl(format!("{url}: scheme {other:?} is not http(s)"))),
+            "http" => Err(JwksError::InsecureUrl(format!("{}: plain http is only allowed to loopback hosts", shown()))),
+            other => Err(JwksError::InsecureUrl(format!("{}: scheme {other:?} is not http(s)", shown()))),
         }
     }
 
@@ -147,12 +148,13 @@ impl HttpClient {
             .await
             .map_err(transport)?;
         if !same_origin(url, response.url()) {
-            return Err(JwksError::Redirect(format!("{url} led to {}", response.url())));
+            return Err(JwksError::Redirect(format!("{} led to {}", redact(url), redact(response.url()))));
         }
         let status = response.status();
         if status.is_redirection() {
             let to = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("?");
-            return Err(JwksError::Redirect(format!("{url} redirects to another origin ({to})")));
+            let to = redact_str(to);
+            return Err(JwksError::Redirect(format!("{} redirects to another origin ({to:?})", redact(url))));
         }
         if status != reqwest::StatusCode::OK {
             return Err(JwksError::Status(status.as_u16()));
@@ -171,6 +173,49 @@ impl HttpClient {
         }
         Ok(Document { body, max_age })
     }
+}
+
+/// A URL as shown in descriptions, errors and logs: without user name, password, query
+/// or fragment, where credentials and API keys are put. The request still uses all of it.
+pub(crate) fn redact(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() && url.query().is_none() && url.fragment().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    // Fails only for URLs that cannot have credentials, which then have none.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// [`redact`] for text that may not parse as a URL (a configured string, a `Location`):
+/// unchanged when there is nothing to remove and no control character in it (the URL
+/// parser drops tabs and line breaks, which must not reach a log line).
+pub(crate) fn redact_str(raw: &str) -> String {
+    if let Ok(url) = Url::parse(raw) {
+        let clean = url.username().is_empty()
+            && url.password().is_none()
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && !raw.chars().any(char::is_control);
+        return if clean { raw.to_owned() } else { redact(&url) };
+    }
+    // Not a URL (or a relative one): cut the query and fragment, and anything up to an
+    // `@` in the authority.
+    let end = raw.find(['?', '#']).unwrap_or(raw.len());
+    let cut = raw.get(..end).unwrap_or_default();
+    let (prefix, rest) = match cut.split_once("://") {
+        Some((scheme, rest)) => (cut.get(..scheme.len() + 3).unwrap_or_default(), rest),
+        None => cut.strip_prefix("//").map_or(("", cut), |rest| ("//", rest)),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let rest = match rest.get(..authority_end).and_then(|a| a.rfind('@')) {
+        Some(at) => rest.get(at + 1..).unwrap_or_default(),
+        None => rest,
+    };
+    format!("{prefix}{rest}")
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -209,6 +254,26 @@ mod tests {
         assert_eq!(max_age("no-cache"), Some(Duration::ZERO));
         assert_eq!(max_age("public"), None);
         assert_eq!(max_age("max-age=abc"), None);
+    }
+
+    #[test]
+    fn redaction_removes_credentials_query_and_fragment() {
+        let url = Url::parse("https://user:pw@idp.example:8443/jwks?api_key=SECRET#frag").unwrap();
+        assert_eq!(redact(&url), "https://idp.example:8443/jwks");
+        assert_eq!(redact_str("https://idp.example/jwks"), "https://idp.example/jwks");
+        assert_eq!(redact_str("https://u:p@idp.example/jwks?k=SECRET"), "https://idp.example/jwks");
+        // Unparseable or relative text is cut by hand.
+        assert_eq!(redact_str("https://u:p@[bad/x?k=SECRET"), "https://[bad/x");
+        assert_eq!(redact_str("/jwks?k=SECRET#x"), "/jwks");
+        assert_eq!(redact_str("//u:p@other.example/jwks"), "//other.example/jwks");
+        assert_eq!(redact_str("https://idp.example/t\n2026 INFO forged"), "https://idp.example/t2026%20INFO%20forged");
+        let client = HttpClient::new().unwrap();
+        for bad in
+            ["http://u:SECRET@idp.example/jwks?k=SECRET", "ftp://u:SECRET@idp.example/?k=SECRET", "not a url?k=SECRET"]
+        {
+            let err = client.check_url(bad).unwrap_err().to_string();
+            assert!(!err.contains("SECRET"), "{err}");
+        }
     }
 
     #[test]

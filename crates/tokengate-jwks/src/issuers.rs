@@ -11,7 +11,8 @@ use tokengate_core::{AuthError, ErrorKind, Key, KeyQuery, KeyResolver, RefreshFu
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::{JwksCache, JwksCacheBuilder, JwksError};
+use crate::cache::MAX_DURATION;
+use crate::{JwksCache, JwksCacheBuilder, JwksError, for_log};
 
 /// Default most issuers a dynamic [`Issuers`] holds caches for: 1000.
 pub const DEFAULT_MAX_ISSUERS: usize = 1000;
@@ -19,6 +20,12 @@ pub const DEFAULT_MAX_ISSUERS: usize = 1000;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Least time between two attempts to load the keys of an issuer that failed: 30 s.
 pub const DEFAULT_FAILURE_COOLDOWN: Duration = Duration::from_secs(30);
+/// Default most issuers being loaded at once: 8.
+pub const DEFAULT_MAX_PENDING_LOADS: usize = 8;
+/// Default burst of issuer loads, refilled over [`DEFAULT_NEW_ISSUER_INTERVAL`]: 10.
+pub const DEFAULT_NEW_ISSUER_LOADS: u32 = 10;
+/// Default time over which [`DEFAULT_NEW_ISSUER_LOADS`] loads are refilled: 10 s.
+pub const DEFAULT_NEW_ISSUER_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Decides which issuers are trusted in dynamic mode, and where their keys come from.
 ///
@@ -89,6 +96,15 @@ impl<P: Fn(&str) -> bool + Send + Sync + 'static> IssuerRegistry for DiscoveryRe
 /// Two modes: a static map ([`Issuers::from_caches`]) and a dynamic one
 /// ([`Issuers::dynamic`]) for multi-tenant services, where caches are created on first
 /// use for trusted issuers, bounded in number and dropped when idle.
+///
+/// In dynamic mode the `iss` that starts a load is unverified: anyone can send tokens
+/// naming many trusted issuers. Loads are therefore bounded: at most
+/// [`DynamicIssuersBuilder::max_pending_loads`] at once, at most
+/// [`DynamicIssuersBuilder::new_issuer_rate`] new ones over time, and an issuer whose
+/// load failed is not tried again within the failure cooldown. A token whose issuer's
+/// keys cannot be had for these reasons fails with
+/// [`ErrorKind::KeysUnavailable`] (503, with a `retry_after`); one naming an untrusted
+/// issuer, or none, with [`ErrorKind::InvalidIssuer`].
 #[derive(Clone)]
 pub struct Issuers {
     inner: Arc<Inner>,
@@ -116,13 +132,52 @@ struct Entry {
 struct Dynamic {
     registry: Box<dyn IssuerRegistry>,
     caches: ArcSwap<HashMap<Arc<str>, Arc<Entry>>>,
-    pending: Mutex<HashMap<String, watch::Receiver<bool>>>,
-    failed: Mutex<HashMap<String, Instant>>,
+    /// Loads in progress and failed: taken only for issuers whose keys are not loaded.
+    loads: Mutex<Loads>,
     max_issuers: usize,
+    max_pending: usize,
     idle: Duration,
     failure_cooldown: Duration,
     tick: AtomicU64,
     sweeper: AtomicBool,
+}
+
+struct Loads {
+    /// Issuers being loaded, and the signal their load has finished.
+    pending: HashMap<String, watch::Receiver<bool>>,
+    /// Issuers whose load failed, and when: at most `max_issuers`, the oldest evicted.
+    failed: HashMap<String, Instant>,
+    limiter: Limiter,
+}
+
+/// A token bucket for issuer loads (as a generic cell rate algorithm): a burst of
+/// `loads`, refilled at `loads` per `per`.
+struct Limiter {
+    /// The time one load costs: `per / loads`.
+    cost: Duration,
+    /// How far ahead of now the bucket may be drawn: `per - cost`.
+    tolerance: Duration,
+    /// When the bucket is full again; `None`: full.
+    full_at: Option<Instant>,
+}
+
+impl Limiter {
+    fn new(loads: u32, per: Duration) -> Limiter {
+        let cost = per / loads.max(1);
+        Limiter { cost, tolerance: per.saturating_sub(cost), full_at: None }
+    }
+
+    /// How long until a load is allowed: zero if now.
+    fn wait(&self, now: Instant) -> Duration {
+        self.full_at
+            .map_or(Duration::ZERO, |full_at| full_at.saturating_duration_since(now).saturating_sub(self.tolerance))
+    }
+
+    /// Takes one load (after [`Limiter::wait`] said zero).
+    fn take(&mut self, now: Instant) {
+        let from = self.full_at.map_or(now, |full_at| full_at.max(now));
+        self.full_at = Some(crate::cache::after(from, self.cost));
+    }
 }
 
 /// Configures a dynamic [`Issuers`].
@@ -130,6 +185,8 @@ struct Dynamic {
 pub struct DynamicIssuersBuilder {
     registry: Box<dyn IssuerRegistry>,
     max_issuers: usize,
+    max_pending: usize,
+    rate: (u32, Duration),
     idle: Duration,
     failure_cooldown: Duration,
 }
@@ -138,7 +195,10 @@ impl fmt::Debug for DynamicIssuersBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DynamicIssuersBuilder")
             .field("max_issuers", &self.max_issuers)
+            .field("max_pending_loads", &self.max_pending)
+            .field("new_issuer_rate", &self.rate)
             .field("idle", &self.idle)
+            .field("failure_cooldown", &self.failure_cooldown)
             .finish_non_exhaustive()
     }
 }
@@ -158,8 +218,26 @@ impl DynamicIssuersBuilder {
     }
 
     /// The least time between two attempts to load an issuer that failed (default 30 s).
+    /// Tokens of that issuer fail with `KeysUnavailable` meanwhile.
     pub fn failure_cooldown(mut self, cooldown: Duration) -> Self {
         self.failure_cooldown = cooldown;
+        self
+    }
+
+    /// The most issuers being loaded at once (default 8): each load is at least one
+    /// outbound request, started by an unverified token. A token of another issuer not
+    /// loaded yet fails with `KeysUnavailable` meanwhile.
+    pub fn max_pending_loads(mut self, max: usize) -> Self {
+        self.max_pending = max;
+        self
+    }
+
+    /// How many issuer loads may start: a burst of `loads`, refilled at `loads` per `per`
+    /// (default 10 per 10 s), across all issuers. Beyond it, a token of an issuer not
+    /// loaded yet fails with `KeysUnavailable` and a `retry_after`; issuers already
+    /// loaded are not affected.
+    pub fn new_issuer_rate(mut self, loads: u32, per: Duration) -> Self {
+        self.rate = (loads, per);
         self
     }
 
@@ -168,15 +246,23 @@ impl DynamicIssuersBuilder {
         if self.max_issuers == 0 || self.idle.is_zero() {
             return Err(JwksError::Config("max_issuers and idle_timeout must be above zero".into()));
         }
+        let (loads, per) = self.rate;
+        if self.max_pending == 0 || loads == 0 || per.is_zero() {
+            return Err(JwksError::Config("max_pending_loads and new_issuer_rate must be above zero".into()));
+        }
         Ok(Issuers {
             inner: Arc::new(Inner::Dynamic(Dynamic {
                 registry: self.registry,
                 caches: ArcSwap::from_pointee(HashMap::new()),
-                pending: Mutex::new(HashMap::new()),
-                failed: Mutex::new(HashMap::new()),
+                loads: Mutex::new(Loads {
+                    pending: HashMap::new(),
+                    failed: HashMap::new(),
+                    limiter: Limiter::new(loads, per.min(MAX_DURATION)),
+                }),
                 max_issuers: self.max_issuers,
-                idle: self.idle,
-                failure_cooldown: self.failure_cooldown,
+                max_pending: self.max_pending,
+                idle: self.idle.min(MAX_DURATION),
+                failure_cooldown: self.failure_cooldown.min(MAX_DURATION),
                 tick: AtomicU64::new(0),
                 sweeper: AtomicBool::new(false),
             })),
@@ -194,6 +280,12 @@ fn no_iss() -> AuthError {
 
 fn untrusted() -> AuthError {
     AuthError::with_detail(ErrorKind::InvalidIssuer, "issuer is not trusted")
+}
+
+/// A trusted issuer whose keys cannot be had now: 503, retry after `wait`.
+fn unavailable(detail: &'static str, wait: Duration) -> AuthError {
+    let secs = wait.as_secs().saturating_add(u64::from(wait.subsec_nanos() > 0)).max(1);
+    AuthError::with_detail(ErrorKind::KeysUnavailable, detail).retry_after(secs)
 }
 
 /// Sweeps run this many times per idle timeout.
@@ -221,6 +313,8 @@ impl Issuers {
         DynamicIssuersBuilder {
             registry: Box::new(registry),
             max_issuers: DEFAULT_MAX_ISSUERS,
+            max_pending: DEFAULT_MAX_PENDING_LOADS,
+            rate: (DEFAULT_NEW_ISSUER_LOADS, DEFAULT_NEW_ISSUER_INTERVAL),
             idle: DEFAULT_IDLE_TIMEOUT,
             failure_cooldown: DEFAULT_FAILURE_COOLDOWN,
         }
@@ -259,6 +353,9 @@ impl KeyResolver for Issuers {
                         entry.cache.resolve(query)
                     }
                     None if d.registry.is_trusted(issuer) => {
+                        // UnknownKey lets `refresh_unknown` load it; when it cannot be
+                        // loaded now, say so (503) rather than "unknown key" (401).
+                        d.admit(&lock(&d.loads), issuer, Instant::now())?;
                         Err(AuthError::with_detail(ErrorKind::UnknownKey, "issuer's keys are not loaded yet"))
                     }
                     None => Err(untrusted()),
@@ -285,19 +382,46 @@ impl KeyResolver for Issuers {
 }
 
 impl Dynamic {
+    /// Whether a load of `issuer` (not loaded) may be started or joined now; if not, the
+    /// `KeysUnavailable` error to answer with.
+    fn admit(&self, loads: &Loads, issuer: &str, now: Instant) -> Result<(), AuthError> {
+        if loads.pending.contains_key(issuer) {
+            return Ok(());
+        }
+        if let Some(at) = loads.failed.get(issuer) {
+            let left = self.failure_cooldown.saturating_sub(now.saturating_duration_since(*at));
+            if !left.is_zero() {
+                return Err(unavailable("the issuer's keys could not be loaded; retrying after a cooldown", left));
+            }
+        }
+        if loads.pending.len() >= self.max_pending {
+            return Err(unavailable("too many issuers are being loaded", Duration::from_secs(1)));
+        }
+        let wait = loads.limiter.wait(now);
+        if !wait.is_zero() {
+            return Err(unavailable("too many new issuers; not loading another yet", wait));
+        }
+        Ok(())
+    }
+
     /// Starts (or joins) loading the cache of a trusted issuer.
     fn load(inner: &Arc<Inner>, issuer: &str) -> Option<RefreshFuture> {
         let Inner::Dynamic(d) = &**inner else { return None };
         let runtime = tokio::runtime::Handle::try_current().ok()?;
-        if lock(&d.failed).get(issuer).is_some_and(|at| at.elapsed() < d.failure_cooldown) {
-            return None;
-        }
-        let mut pending = lock(&d.pending);
-        let mut done = match pending.get(issuer) {
+        let now = Instant::now();
+        let mut loads = lock(&d.loads);
+        let mut done = match loads.pending.get(issuer) {
             Some(rx) => rx.clone(),
             None => {
+                if d.admit(&loads, issuer, now).is_err() {
+                    // Refused (cooldown, too many loads): the retried lookup answers
+                    // with the same reason, as `KeysUnavailable`.
+                    return Some(Box::pin(std::future::ready(())));
+                }
+                loads.limiter.take(now);
+                loads.failed.remove(issuer);
                 let (tx, rx) = watch::channel(false);
-                pending.insert(issuer.to_owned(), rx.clone());
+                loads.pending.insert(issuer.to_owned(), rx.clone());
                 let weak = Arc::downgrade(inner);
                 runtime.spawn(create(weak, issuer.to_owned(), tx));
                 if !d.sweeper.swap(true, Ordering::Relaxed) {
@@ -306,10 +430,24 @@ impl Dynamic {
                 rx
             }
         };
-        drop(pending);
+        drop(loads);
         Some(Box::pin(async move {
             let _ = done.wait_for(|finished| *finished).await;
         }))
+    }
+
+    /// Records a failed load; when full, the oldest failure makes room, so the cooldown
+    /// keeps working under a flood of issuers.
+    fn failed(&self, loads: &mut Loads, issuer: &str, now: Instant) {
+        let cooldown = self.failure_cooldown;
+        loads.failed.retain(|_, at| now.saturating_duration_since(*at) < cooldown);
+        if loads.failed.len() >= self.max_issuers && !loads.failed.contains_key(issuer) {
+            let oldest = loads.failed.iter().min_by_key(|(_, at)| **at).map(|(iss, _)| iss.clone());
+            if let Some(oldest) = oldest {
+                loads.failed.remove(&oldest);
+            }
+        }
+        loads.failed.insert(issuer.to_owned(), now);
     }
 
     fn insert(&self, issuer: &str, cache: &JwksCache) -> bool {
@@ -340,15 +478,43 @@ impl Dynamic {
             map
         });
         if !accepted {
-            tracing::warn!(issuer, max = self.max_issuers, "too many active issuers; not loading another");
+            tracing::warn!(issuer = ?for_log(issuer), max = self.max_issuers,
+                "too many active issuers; not loading another");
         }
         accepted
     }
 }
 
+/// Ends a load however [`create`] ends, finished or dropped (its runtime shut down): the
+/// issuer leaves `pending`, so it never holds a slot of `max_pending_loads` for good, a
+/// failure is recorded, and whoever waits is woken.
+struct Loading {
+    inner: Weak<Inner>,
+    issuer: String,
+    done: watch::Sender<bool>,
+    failed: bool,
+}
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        if let Some(strong) = self.inner.upgrade()
+            && let Inner::Dynamic(d) = &*strong
+        {
+            let mut loads = lock(&d.loads);
+            if self.failed {
+                d.failed(&mut loads, &self.issuer, Instant::now());
+            }
+            loads.pending.remove(&self.issuer);
+        }
+        self.done.send_replace(true);
+    }
+}
+
 async fn create(inner: Weak<Inner>, issuer: String, done: watch::Sender<bool>) {
+    let mut loading = Loading { inner: inner.clone(), issuer, done, failed: true };
     let Some(strong) = inner.upgrade() else { return };
     let Inner::Dynamic(d) = &*strong else { return };
+    let issuer = loading.issuer.clone();
     let built = match d.registry.builder(&issuer) {
         Ok(builder) => builder.bind_issuer(issuer.clone()).build().await,
         Err(e) => Err(e),
@@ -356,22 +522,20 @@ async fn create(inner: Weak<Inner>, issuer: String, done: watch::Sender<bool>) {
     let loaded = match built {
         Ok(cache) => d.insert(&issuer, &cache),
         Err(error) => {
-            tracing::warn!(issuer = %issuer, %error, "cannot load the issuer's keys");
+            // The issuer comes from an unverified token, and errors may quote it: Debug
+            // (escaped) and shortened.
+            let error = error.to_string();
+            tracing::warn!(issuer = ?for_log(&issuer), error = ?crate::cut(&error, 512),
+                "cannot load the issuer's keys");
             false
         }
     };
-    match loaded {
-        true => tracing::info!(issuer = %issuer, "issuer loaded"),
-        false => {
-            let mut failed = lock(&d.failed);
-            failed.retain(|_, at| at.elapsed() < d.failure_cooldown);
-            if failed.len() < d.max_issuers {
-                failed.insert(issuer.clone(), Instant::now());
-            }
-        }
+    if loaded {
+        tracing::info!(issuer = ?for_log(&issuer), "issuer loaded");
     }
-    lock(&d.pending).remove(&issuer);
-    done.send_replace(true);
+    loading.failed = !loaded;
+    drop(loading);
+    drop(strong);
 }
 
 async fn sweep(inner: Weak<Inner>, every: Duration) {

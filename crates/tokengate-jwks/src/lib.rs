@@ -6,18 +6,20 @@
 //!   file or folder ([`PemSource`]), an environment variable ([`EnvSource`]), a JWKS
 //!   URL ([`UrlSource`]) or OpenID Connect discovery ([`DiscoverySource`]), or your own
 //!   (a KMS, Parameter Store, Vault).
-//! - [`JwksCache`]: a [`tokengate_core::KeyResolver`] whose lookup is one atomic load and
-//!   a hash lookup. A background task refreshes the keys (honouring
+//! - [`JwksCache`]: a [`tokengate_core::KeyResolver`] whose lookup is two atomic loads, a
+//!   clock read (the `max_stale` deadline) and a hash lookup. A background task refreshes the keys (honouring
 //!   `Cache-Control: max-age` within bounds, retrying with jittered backoff); an unknown
 //!   `kid` causes at most one refresh per cooldown for all callers together; on failure
 //!   the last good keys keep serving up to `max_stale`, then verifications fail with
 //!   `KeysUnavailable`. [`JwksCache::deny_kid`] drops a compromised key at once;
 //!   [`JwksCache::health`] feeds a readiness probe.
 //! - [`Issuers`]: many issuers, each with its own cache and keys bound to it, in a static
-//!   map or created on demand for trusted issuers.
+//!   map or created on demand for trusted issuers (loads bounded in number and rate).
 //! - [`HttpClient`]: the one HTTP client of the URL and discovery sources: 5 s timeout,
 //!   512 KiB body cap, no redirect to another host, `https` only except to loopback.
-//!   URLs from token headers (`jku`, `x5u`) are never fetched.
+//!   URLs from token headers (`jku`, `x5u`) are never fetched; URLs are shown in logs,
+//!   errors and health without credentials or query. Symmetric (`oct`) keys of a key set
+//!   fetched over HTTP are skipped.
 //!
 //! ```
 //! use tokengate_core::{Algorithm, Key, KeySet, Verifier};
@@ -55,7 +57,7 @@ mod source;
 pub use cache::{
     DEFAULT_COOLDOWN, DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_REFRESH_INTERVAL, DEFAULT_MAX_STALE,
     DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_NEGATIVE_CACHE_SIZE, DEFAULT_REFRESH_INTERVAL, DEFAULT_RETRY_INITIAL,
-    DEFAULT_RETRY_MAX, JwksCache, JwksCacheBuilder,
+    DEFAULT_RETRY_MAX, JwksCache, JwksCacheBuilder, MAX_DURATION,
 };
 pub use error::JwksError;
 #[cfg(feature = "http")]
@@ -64,8 +66,31 @@ pub use health::Health;
 #[cfg(feature = "http")]
 pub use issuers::DiscoveryRegistry;
 pub use issuers::{
-    DEFAULT_FAILURE_COOLDOWN, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_ISSUERS, DynamicIssuersBuilder, IssuerRegistry, Issuers,
+    DEFAULT_FAILURE_COOLDOWN, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_ISSUERS, DEFAULT_MAX_PENDING_LOADS,
+    DEFAULT_NEW_ISSUER_INTERVAL, DEFAULT_NEW_ISSUER_LOADS, DynamicIssuersBuilder, IssuerRegistry, Issuers,
 };
 pub use source::{DEFAULT_PEM_POLL_INTERVAL, EnvSource, FetchFuture, Fetched, KeySource, PemSource};
 #[cfg(feature = "http")]
 pub use source::{DISCOVERY_TTL, DiscoverySource, UrlSource};
+
+/// The longest value given to a text field of a log event that comes from a token
+/// (an unverified `iss` or `kid`): longer values are cut.
+const MAX_LOGGED_LEN: usize = 128;
+
+/// An unverified value, shortened for a log event. Log it with `?` (Debug), never with
+/// `%` (Display): Debug escapes control characters, so a token cannot forge log lines.
+pub(crate) fn for_log(value: &str) -> &str {
+    cut(value, MAX_LOGGED_LEN)
+}
+
+/// `value`, cut to at most `max` bytes (at a character boundary).
+pub(crate) fn cut(value: &str, max: usize) -> &str {
+    if value.len() <= max {
+        return value;
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value.get(..end).unwrap_or_default()
+}

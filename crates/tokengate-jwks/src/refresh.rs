@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::cache::{Config, Outcome, Shared, fetch_from};
+use crate::cache::{Config, Outcome, Shared, after, fetch_from};
 
 /// When to fetch next, and the retry state.
 #[derive(Debug)]
@@ -41,9 +41,9 @@ fn spread(d: Duration) -> Duration {
 impl Schedule {
     pub(crate) fn new(config: &Config, now: Instant, hint: Option<Duration>) -> Schedule {
         Schedule {
-            next_fetch: now + spread(config.interval(hint)),
+            next_fetch: after(now, spread(config.interval(hint))),
             backoff: config.retry_initial,
-            stale_at: now + config.max_stale,
+            stale_at: after(now, config.max_stale),
             failing: false,
             expired: false,
         }
@@ -54,16 +54,16 @@ impl Schedule {
     }
 
     fn succeeded(&mut self, config: &Config, now: Instant, hint: Option<Duration>) {
-        self.next_fetch = now + spread(config.interval(hint));
+        self.next_fetch = after(now, spread(config.interval(hint)));
         self.backoff = config.retry_initial;
-        self.stale_at = now + config.max_stale;
+        self.stale_at = after(now, config.max_stale);
         self.failing = false;
         self.expired = false;
     }
 
     fn failed(&mut self, config: &Config, now: Instant) {
-        self.next_fetch = now + jitter(self.backoff);
-        self.backoff = (self.backoff * 2).min(config.retry_max);
+        self.next_fetch = after(now, jitter(self.backoff));
+        self.backoff = self.backoff.saturating_mul(2).min(config.retry_max);
         self.failing = true;
     }
 }

@@ -118,7 +118,8 @@ async fn unknown_kids_cost_one_fetch_per_cooldown_and_new_kids_still_arrive() {
     assert_eq!(state.fetches(), 2);
     for i in 0..100 {
         let forged = k1.token_with_kid(ISS, &format!("random-{i}"));
-        assert!(v.verify_async::<serde_json::Value>(&forged).await.is_err());
+        let err = v.verify_async::<serde_json::Value>(&forged).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownKey, "refused by the cooldown");
     }
     // The same kid again is answered by the negative cache.
     assert!(cache.refresh_unknown(&query("nope")).is_none());
@@ -126,11 +127,215 @@ async fn unknown_kids_cost_one_fetch_per_cooldown_and_new_kids_still_arrive() {
 
     // A genuinely new kid, published now, is fetched by the next allowed refresh.
     state.serve(&[&k1, &k2]);
-    assert!(v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.is_err(), "still within the cooldown");
+    let err = v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownKey, "still within the cooldown");
     tokio::time::advance(Duration::from_secs(31)).await;
     v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap();
     assert_eq!(state.fetches(), 3);
     assert!(cache.health().unknown_kid_total >= 102);
+}
+
+/// A source that reads its keys when a fetch starts, then waits while the gate is
+/// closed: a fetch the test holds "in flight".
+struct Gated {
+    state: Arc<State>,
+    open: tokio::sync::watch::Receiver<bool>,
+}
+
+impl KeySource for Gated {
+    fn fetch(&self) -> FetchFuture<'_> {
+        self.state.fetches.fetch_add(1, Ordering::SeqCst);
+        let result = self.state.keys.lock().unwrap().clone().map(Fetched::new);
+        let mut open = self.open.clone();
+        Box::pin(async move {
+            let _ = open.wait_for(|open| *open).await;
+            result
+        })
+    }
+}
+
+fn gated(keys: &[&TestKey]) -> (Gated, Arc<State>, tokio::sync::watch::Sender<bool>) {
+    let (source, state, _) = scripted(keys);
+    let (gate, open) = tokio::sync::watch::channel(true);
+    (Gated { state: Arc::clone(&source.state), open }, state, gate)
+}
+
+/// Lets spawned tasks run until `done` holds (a bounded number of turns).
+async fn until(mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("condition never held");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kid_found_missing_is_looked_up_again_after_the_cooldown() {
+    let k1 = TestKey::new("k1");
+    let k2 = TestKey::new("k2");
+    let (source, state, _) = scripted(&[&k1]);
+    let cache = JwksCache::builder(source).cooldown(Duration::from_secs(30)).build().await.unwrap();
+    let v = verifier(cache.clone());
+
+    // k2's first token refreshes; k2 is not there yet, so it is remembered as missing.
+    let err = v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownKey);
+    assert_eq!(state.fetches(), 2);
+    assert!(cache.refresh_unknown(&query("k2")).is_none(), "negative cache, within the cooldown");
+
+    // Published now: once the cooldown is over the negative cache no longer holds, and
+    // k2's next token refreshes (not only the regular refresh, minutes later).
+    state.serve(&[&k1, &k2]);
+    tokio::time::advance(Duration::from_secs(31)).await;
+    v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap();
+    assert_eq!(state.fetches(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_kid_published_while_a_fetch_is_in_flight_is_accepted_within_one_cooldown() {
+    let k1 = TestKey::new("k1");
+    let k2 = TestKey::new("k2");
+    let (source, state, gate) = gated(&[&k1]);
+    let cache = JwksCache::builder(source).cooldown(Duration::from_secs(30)).build().await.unwrap();
+    let v = verifier(cache.clone());
+
+    // A fetch starts (for some unknown kid) and reads the source...
+    gate.send_replace(false);
+    let first = tokio::spawn(cache.refresh_unknown(&query("x")).expect("first unknown kid refreshes"));
+    until(|| state.fetches() == 2).await;
+    // ...then k2 is published, and k2's first token joins that fetch, which lacks it.
+    state.serve(&[&k1, &k2]);
+    let joined = cache.refresh_unknown(&query("k2")).expect("joins the fetch in flight");
+    gate.send_replace(true);
+    first.await.unwrap();
+    joined.await;
+    assert_eq!(v.verify(&k2.token(ISS)).unwrap_err().kind(), ErrorKind::UnknownKey);
+
+    // Within the cooldown k2 is refused without a fetch; one cooldown later it is fetched.
+    let err = v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownKey);
+    assert_eq!(state.fetches(), 2);
+    tokio::time::advance(Duration::from_secs(31)).await;
+    v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap();
+    assert_eq!(state.fetches(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kid_that_joined_an_older_fetch_is_not_remembered_as_missing() {
+    let k1 = TestKey::new("k1");
+    let k2 = TestKey::new("k2");
+    let (source, state, gate) = gated(&[&k1]);
+    let cache = JwksCache::builder(source).cooldown(Duration::from_secs(30)).build().await.unwrap();
+    let v = verifier(cache.clone());
+
+    gate.send_replace(false);
+    let first = tokio::spawn(cache.refresh_unknown(&query("x")).expect("first unknown kid refreshes"));
+    until(|| state.fetches() == 2).await;
+    state.serve(&[&k1, &k2]);
+    let joined = cache.refresh_unknown(&query("k2")).expect("joins the fetch in flight");
+    gate.send_replace(true);
+    first.await.unwrap();
+    joined.await;
+
+    // Still within the cooldown, another fetch is in flight (here `refresh_now`): k2 is
+    // not in the negative cache, so its token joins that fetch and is accepted.
+    gate.send_replace(false);
+    let refresh = tokio::spawn({
+        let cache = cache.clone();
+        async move { cache.refresh_now().await }
+    });
+    until(|| state.fetches() == 3).await;
+    let again = cache.refresh_unknown(&query("k2")).expect("k2 joins the fetch in flight");
+    gate.send_replace(true);
+    refresh.await.unwrap().unwrap();
+    again.await;
+    v.verify(&k2.token(ISS)).unwrap();
+    assert_eq!(state.fetches(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_stale_holds_while_the_refresh_task_is_stuck_in_a_fetch() {
+    let k1 = TestKey::new("k1");
+    let (source, state, gate) = gated(&[&k1]);
+    let cache = JwksCache::builder(source)
+        .refresh_interval(Duration::from_secs(10))
+        .min_refresh_interval(Duration::from_secs(1))
+        .fetch_timeout(Duration::from_secs(24 * 3600))
+        .max_stale(Duration::from_secs(60))
+        .build()
+        .await
+        .unwrap();
+    let v = verifier(cache.clone());
+    gate.send_replace(false);
+
+    // The regular refresh starts within 10 s and hangs: the task cannot mark the keys.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(state.fetches(), 2);
+    v.verify(&k1.token(ISS)).unwrap();
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    let err = v.verify(&k1.token(ISS)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(err.retry_after_secs(), Some(5));
+    let health = cache.health();
+    assert!(health.unavailable && !health.is_ready(), "{health:?}");
+
+    // The fetch completes: the keys serve again.
+    gate.send_replace(true);
+    cache.refresh_now().await.unwrap();
+    v.verify(&k1.token(ISS)).unwrap();
+    assert!(cache.health().is_ready());
+}
+
+#[test]
+fn max_stale_holds_after_the_refresh_task_is_gone() {
+    let k1 = TestKey::new("k1");
+    let (source, _, _) = scripted(&[&k1]);
+    let first = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let cache = first.block_on(JwksCache::builder(source).max_stale(Duration::from_secs(60)).build()).unwrap();
+    // The refresh task ends with its runtime.
+    drop(first);
+    let paused = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+    paused.block_on(async {
+        let v = verifier(cache.clone());
+        v.verify(&k1.token(ISS)).unwrap();
+        tokio::time::advance(Duration::from_secs(61)).await;
+        let err = v.verify(&k1.token(ISS)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+        assert_eq!(err.status(), 503);
+        assert!(cache.health().unavailable);
+        assert_eq!(cache.refresh_now().await.unwrap_err(), JwksError::Stopped);
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn durations_up_to_duration_max_do_not_overflow() {
+    let k1 = TestKey::new("k1");
+    let (source, state, _) = scripted(&[&k1]);
+    let cache = JwksCache::builder(source)
+        .refresh_interval(Duration::MAX)
+        .max_refresh_interval(Duration::MAX)
+        .max_stale(Duration::MAX)
+        .cooldown(Duration::MAX)
+        .retry_backoff(Duration::MAX, Duration::MAX)
+        .fetch_timeout(Duration::MAX)
+        .build()
+        .await
+        .unwrap();
+    let v = verifier(cache.clone());
+    v.verify(&k1.token(ISS)).unwrap();
+    cache.refresh_now().await.unwrap();
+    state.fail();
+    assert_eq!(cache.refresh_now().await.unwrap_err(), JwksError::Source("down".into()));
+    assert_eq!(cache.refresh_now().await.unwrap_err(), JwksError::Source("down".into()));
+    tokio::time::advance(Duration::from_secs(10 * 365 * 24 * 3600)).await;
+    v.verify(&k1.token(ISS)).unwrap();
+    let health = cache.health();
+    assert!(health.is_ready() && health.serving_stale, "{health:?}");
+    // A kid unknown now refreshes once; the cooldown (capped at 30 years) holds after.
+    assert!(cache.refresh_unknown(&query("new")).is_some());
+    assert!(cache.refresh_unknown(&query("newer")).is_some(), "joins the fetch in flight");
 }
 
 #[tokio::test]
@@ -281,14 +486,8 @@ impl std::io::Write for Captured {
     }
 }
 
-#[tokio::test]
-async fn audit_events_name_kids_and_algorithms_but_no_key_material() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let secret = [0x5a_u8; 48];
+/// Rotates, fails, recovers and denies a kid, with HMAC keys made of `secret`.
+async fn audited_scenario(secret: [u8; 48]) {
     let hs256 = Key::hmac(Algorithm::HS256, &secret).unwrap().with_kid("rotating");
     let hs384 = Key::hmac(Algorithm::HS384, &secret).unwrap().with_kid("rotating");
     let other = Key::hmac(Algorithm::HS256, &[1; 32]).unwrap().with_kid("other");
@@ -305,6 +504,20 @@ async fn audit_events_name_kids_and_algorithms_but_no_key_material() {
         Ok(KeySet::new([Key::hmac(Algorithm::HS384, &secret).unwrap().with_kid("rotating")]).unwrap());
     cache.refresh_now().await.unwrap();
     cache.deny_kid("rotating");
+}
+
+#[tokio::test]
+async fn audit_events_name_kids_and_algorithms_but_no_key_material() {
+    let secret = [0x5a_u8; 48];
+    // Once without a subscriber: registers the log call sites from this thread first.
+    // (A call site another test thread registers while this test installs its
+    // subscriber can miss the subscriber, and its events would not be captured.)
+    audited_scenario(secret).await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    audited_scenario(secret).await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("key added") && (log.contains("kid=\"other\"") || log.contains("kid=other")), "{log}");

@@ -9,9 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use base64::Engine;
 use common::{Mode, Server, TestKey, jwks, verifier};
-use tokengate_core::ErrorKind;
-use tokengate_jwks::{HttpClient, JwksCache, JwksError, UrlSource};
+use tokengate_core::{Algorithm, ErrorKind, Verifier};
+use tokengate_jwks::{
+    DiscoveryRegistry, DiscoverySource, HttpClient, Issuers, JwksCache, JwksError, KeySource, UrlSource,
+};
 
 const ISS: &str = "https://issuer.example";
 /// Every test is bounded in time.
@@ -350,6 +353,196 @@ async fn dynamic_issuers_through_discovery() {
         let err = v.verify_async::<serde_json::Value>(&k1.token("http://127.0.0.1:1")).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidIssuer);
         assert_eq!(server.hits(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_flood_of_new_trusted_issuers_is_bounded() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let server = Server::start(jwks(&[&k1])).await;
+        // Every tenant under the server is trusted; none has a discovery document.
+        let prefix = format!("{}/tenants/", server.base());
+        let registry = DiscoveryRegistry::new(HttpClient::new().unwrap(), move |iss: &str| iss.starts_with(&prefix));
+        let issuers = Issuers::dynamic(registry)
+            .max_pending_loads(8)
+            .new_issuer_rate(10, Duration::from_secs(3600))
+            .build()
+            .unwrap();
+        let v = verifier(issuers.clone());
+        // 1,000 tokens, each naming a new random tenant, in waves of 100 concurrent ones.
+        for wave in 0..10 {
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..100 {
+                let token = k1.token(&format!("{}/tenants/{wave}-{i}-{}", server.base(), rand_suffix()));
+                let v = v.clone();
+                tasks.spawn(async move { v.verify_async::<serde_json::Value>(&token).await.map(|_| ()) });
+            }
+            while let Some(result) = tasks.join_next().await {
+                let err = result.unwrap().unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::KeysUnavailable, "{err:?}");
+                assert_eq!(err.status(), 503);
+                assert!(err.retry_after_secs().is_some_and(|s| s >= 1));
+            }
+        }
+        // Each load is one request for a discovery document: at most the rate allows.
+        assert_eq!(server.requests(), 10, "{} discovery requests", server.requests());
+        assert!(issuers.loaded().is_empty());
+    })
+    .await;
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(std::time::Instant::now())
+}
+
+/// A JWKS with `key` and a symmetric key whose secret anyone reading it learns.
+fn with_published_secret(key: &TestKey) -> (String, Vec<u8>) {
+    let secret = vec![0x42_u8; 32];
+    let oct = serde_json::json!({"kty": "oct", "kid": "shared", "alg": "HS256",
+        "k": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&secret)});
+    let doc = serde_json::json!({"keys": [key.jwk(), oct]}).to_string();
+    (doc, secret)
+}
+
+fn hs256_token(secret: &[u8], iss: &str) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some("shared".into());
+    let claims = serde_json::json!({"iss": iss, "aud": common::AUDIENCE, "sub": "mallory", "exp": common::now() + 600});
+    jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(secret).unwrap()).unwrap()
+}
+
+fn any_alg_verifier(resolver: impl tokengate_core::KeyResolver) -> Verifier {
+    Verifier::builder(resolver)
+        .any_issuer()
+        .audience(common::AUDIENCE)
+        .algorithms([Algorithm::EdDSA, Algorithm::HS256])
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn symmetric_keys_of_a_published_key_set_are_skipped() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let (doc, secret) = with_published_secret(&k1);
+        let server = Server::start(doc.clone()).await;
+
+        // JWKS URL.
+        let source = UrlSource::new(&server.jwks_url(), client()).unwrap();
+        let fetched = source.fetch().await.unwrap();
+        assert_eq!(fetched.keys.len(), 1);
+        assert!(fetched.keys.get("shared").is_none());
+        assert_eq!(fetched.skipped.len(), 1);
+        assert_eq!(fetched.skipped[0].kid.as_deref(), Some("shared"));
+        let reason = fetched.skipped[0].reason.to_string();
+        assert!(reason.contains("symmetric key") && reason.contains("over HTTP"), "{reason}");
+        let cache = JwksCache::builder(source).build().await.unwrap();
+        let v = any_alg_verifier(cache.clone());
+        v.verify(&k1.token(ISS)).unwrap();
+        let err = v.verify_async::<serde_json::Value>(&hs256_token(&secret, ISS)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownKey);
+
+        // Discovery.
+        let issuer = server.base();
+        let cache = JwksCache::discover(&issuer).await.unwrap();
+        assert!(cache.keys().get("shared").is_none());
+        let err = any_alg_verifier(cache).verify(&hs256_token(&secret, &issuer)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownKey);
+
+        // A published set of only symmetric keys has nothing usable.
+        let oct_only: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        let oct_only = serde_json::json!({"keys": [oct_only["keys"][1].clone()]}).to_string();
+        server.set(Mode::Jwks(oct_only));
+        let err = JwksCache::builder(UrlSource::new(&server.jwks_url(), client()).unwrap()).build().await.unwrap_err();
+        assert_eq!(err, JwksError::NoUsableKeys { skipped: 1 });
+    })
+    .await;
+}
+
+/// A `Write` into a shared buffer, for capturing tracing output.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn credentials_and_query_of_a_url_are_never_shown() {
+    let k1 = TestKey::new("k1");
+    // A failed refresh without a subscriber first: registers the log call sites from this
+    // thread (one that another test thread registers while the subscriber is installed
+    // can miss it).
+    bounded(async {
+        let server = Server::start(jwks(&[&k1])).await;
+        let cache = JwksCache::builder(UrlSource::new(&server.jwks_url(), client()).unwrap()).build().await.unwrap();
+        server.set(Mode::RedirectOtherHost);
+        cache.refresh_now().await.unwrap_err();
+    })
+    .await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    bounded(async {
+        let server = Server::start(jwks(&[&k1])).await;
+        let url = format!("http://alice:pa55word@{}/jwks?api_key=s3cr3t-key#frag", server.addr);
+        let source = UrlSource::new(&url, client()).unwrap();
+        assert_eq!(source.url(), url, "the request uses the whole URL");
+        let expected = format!("JWKS http://{}/jwks", server.addr);
+        assert_eq!(source.describe(), expected);
+        let debug = format!("{source:?}");
+        let cache = JwksCache::builder(source).build().await.unwrap();
+        assert_eq!(cache.health().source, expected);
+        let cache_debug = format!("{cache:?}");
+
+        // Failures: the error, the health and the log.
+        server.set(Mode::RedirectOtherHost);
+        let err = cache.refresh_now().await.unwrap_err();
+        assert!(matches!(err, JwksError::Redirect(_)), "{err:?}");
+        let shown = [err.to_string(), format!("{:?}", cache.health()), debug, cache_debug];
+        let refused = HttpClient::new().unwrap().allow_insecure_http();
+        let insecure = UrlSource::new("ftp://alice:pa55word@idp.example/jwks?api_key=s3cr3t-key", refused).unwrap_err();
+        let discovery = DiscoverySource::new(&format!("http://alice:pa55word@{}", server.addr), client()).unwrap();
+        let with_query = DiscoverySource::new("https://idp.example/?api_key=s3cr3t-key", client()).unwrap_err();
+        assert!(matches!(with_query, JwksError::Config(_)), "{with_query:?}");
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let more =
+            [insecure.to_string(), with_query.to_string(), discovery.describe(), format!("{discovery:?}"), log.clone()];
+        for text in shown.iter().chain(&more) {
+            for secret in ["alice", "pa55word", "s3cr3t-key", "#frag"] {
+                assert!(!text.contains(secret), "{secret} shown in {text}");
+            }
+        }
+        assert!(log.contains("key fetch failed"), "{log}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_huge_cache_control_max_age_does_not_overflow() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let server = Server::start(jwks(&[&k1])).await;
+        server.set(Mode::JwksWithCacheControl(jwks(&[&k1]), "max-age=18446744073709551615".into()));
+        let cache = JwksCache::builder(UrlSource::new(&server.jwks_url(), client()).unwrap())
+            .max_refresh_interval(Duration::MAX)
+            .build()
+            .await
+            .unwrap();
+        cache.refresh_now().await.unwrap();
+        verifier(cache.clone()).verify(&k1.token(ISS)).unwrap();
+        assert!(cache.health().is_ready());
+        assert_eq!(server.hits(), 2);
     })
     .await;
 }

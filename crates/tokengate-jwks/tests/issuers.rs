@@ -4,12 +4,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{TestKey, verifier};
-use tokengate_core::{ErrorKind, Key, KeySet};
+use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeyQuery, KeyResolver, KeySet};
 use tokengate_jwks::{IssuerRegistry, Issuers, JwksCache, JwksCacheBuilder, JwksError};
 
 const A: &str = "https://tenant-a.example";
@@ -109,9 +109,12 @@ async fn dynamic_issuers_load_lazily_are_bounded_and_dropped_when_idle() {
     v.verify_async::<serde_json::Value>(&k.token(B)).await.unwrap();
     assert_eq!(issuers.loaded().len(), 2);
 
-    // Full, and both used in the current period: a third issuer is refused for now.
+    // Full, and both used in the current period: a third issuer is refused for now, as
+    // keys unavailable (503), not as an unknown key.
     let c = "https://tenant-c.example";
-    assert!(v.verify_async::<serde_json::Value>(&k.token(c)).await.is_err());
+    let err = v.verify_async::<serde_json::Value>(&k.token(c)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(err.retry_after_secs(), Some(30), "the failure cooldown");
     assert_eq!(issuers.loaded().len(), 2);
 
     // After a quiet while, the least recently used one makes room.
@@ -154,4 +157,275 @@ where
         out.push(h.await.unwrap());
     }
     out
+}
+
+/// Trusts `https://tenant-*.example`; loading any of them fails.
+struct Failing {
+    built: Arc<AtomicUsize>,
+}
+
+impl IssuerRegistry for Failing {
+    fn is_trusted(&self, issuer: &str) -> bool {
+        issuer.starts_with("https://tenant-") && issuer.ends_with(".example")
+    }
+
+    fn builder(&self, _issuer: &str) -> Result<JwksCacheBuilder, JwksError> {
+        self.built.fetch_add(1, Ordering::SeqCst);
+        Err(JwksError::Source("the identity provider is down".into()))
+    }
+}
+
+fn tenant(i: usize) -> String {
+    format!("https://tenant-{i}.example")
+}
+
+async fn kind_of(v: &tokengate_core::Verifier, token: &str) -> AuthError {
+    v.verify_async::<serde_json::Value>(token).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn a_token_without_iss_is_an_invalid_issuer() {
+    let k = TestKey::new("k");
+    let a = JwksCache::builder(set(&k)).bind_issuer(A).build().await.unwrap();
+    let built = Arc::new(AtomicUsize::new(0));
+    let dynamic = Issuers::dynamic(Tenants { keys: set(&k), built: Arc::clone(&built) }).build().unwrap();
+    for issuers in [Issuers::from_caches([a]).unwrap(), dynamic] {
+        let query = KeyQuery { kid: Some("k"), alg: Algorithm::EdDSA, issuer: None };
+        assert_eq!(issuers.resolve(&query).unwrap_err().kind(), ErrorKind::InvalidIssuer);
+        assert!(issuers.refresh_unknown(&query).is_none());
+        // A signed token without iss, through a verifier that would accept any issuer.
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some("k".into());
+        let claims = serde_json::json!({"aud": common::AUDIENCE, "sub": "u", "exp": common::now() + 600});
+        let token = k.sign(&header, &claims);
+        let err = verifier(issuers).verify_async::<serde_json::Value>(&token).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidIssuer);
+    }
+    assert_eq!(built.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_issuer_that_failed_to_load_is_unavailable_during_the_cooldown() {
+    let k = TestKey::new("k");
+    let built = Arc::new(AtomicUsize::new(0));
+    let issuers = Issuers::dynamic(Failing { built: Arc::clone(&built) })
+        .failure_cooldown(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let v = verifier(issuers.clone());
+
+    let err = kind_of(&v, &k.token(A)).await;
+    assert_eq!((err.kind(), err.status()), (ErrorKind::KeysUnavailable, 503));
+    assert_eq!(err.retry_after_secs(), Some(30));
+    assert_eq!(built.load(Ordering::SeqCst), 1);
+
+    // Within the cooldown: refused at once, sync or async, without another attempt.
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let err = v.verify(&k.token(A)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(err.retry_after_secs(), Some(20));
+    assert_eq!(kind_of(&v, &k.token(A)).await.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(built.load(Ordering::SeqCst), 1);
+
+    // After it, one more attempt.
+    tokio::time::advance(Duration::from_secs(21)).await;
+    assert_eq!(kind_of(&v, &k.token(A)).await.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(built.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_failure_list_evicts_its_oldest_entry() {
+    let k = TestKey::new("k");
+    let built = Arc::new(AtomicUsize::new(0));
+    let issuers = Issuers::dynamic(Failing { built: Arc::clone(&built) }).max_issuers(2).build().unwrap();
+    let v = verifier(issuers);
+    for i in 1..=3 {
+        assert_eq!(kind_of(&v, &k.token(&tenant(i))).await.kind(), ErrorKind::KeysUnavailable);
+        tokio::time::advance(Duration::from_secs(1)).await;
+    }
+    assert_eq!(built.load(Ordering::SeqCst), 3);
+    // The newest failures (2 and 3) are remembered: no new attempt.
+    for i in [3, 2] {
+        assert_eq!(kind_of(&v, &k.token(&tenant(i))).await.kind(), ErrorKind::KeysUnavailable);
+    }
+    assert_eq!(built.load(Ordering::SeqCst), 3, "the cooldown still holds for the latest failures");
+    // The oldest (1) made room: it is tried again.
+    assert_eq!(kind_of(&v, &k.token(&tenant(1))).await.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(built.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn new_issuer_loads_are_rate_limited() {
+    let k = TestKey::new("k");
+    let built = Arc::new(AtomicUsize::new(0));
+    let issuers = Issuers::dynamic(Tenants { keys: set(&k), built: Arc::clone(&built) })
+        .new_issuer_rate(2, Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let v = verifier(issuers.clone());
+    v.verify_async::<serde_json::Value>(&k.token(&tenant(1))).await.unwrap();
+    v.verify_async::<serde_json::Value>(&k.token(&tenant(2))).await.unwrap();
+
+    // The burst is spent: a third issuer waits for the refill (one load per 5 s)...
+    let err = kind_of(&v, &k.token(&tenant(3))).await;
+    assert_eq!((err.kind(), err.retry_after_secs()), (ErrorKind::KeysUnavailable, Some(5)));
+    assert_eq!(v.verify(&k.token(&tenant(3))).unwrap_err().kind(), ErrorKind::KeysUnavailable);
+    // ...while the loaded issuers are not affected.
+    v.verify(&k.token(&tenant(1))).unwrap();
+    assert_eq!(built.load(Ordering::SeqCst), 2);
+
+    tokio::time::advance(Duration::from_secs(5)).await;
+    v.verify_async::<serde_json::Value>(&k.token(&tenant(3))).await.unwrap();
+    assert_eq!(kind_of(&v, &k.token(&tenant(4))).await.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(built.load(Ordering::SeqCst), 3);
+}
+
+/// Trusts `https://tenant-*.example`; every load hangs until the test releases it.
+struct Hanging {
+    started: Arc<AtomicUsize>,
+    release: tokio::sync::watch::Receiver<bool>,
+}
+
+struct HangingSource {
+    keys: KeySet,
+    release: tokio::sync::watch::Receiver<bool>,
+}
+
+impl tokengate_jwks::KeySource for HangingSource {
+    fn fetch(&self) -> tokengate_jwks::FetchFuture<'_> {
+        let mut release = self.release.clone();
+        let keys = self.keys.clone();
+        Box::pin(async move {
+            let _ = release.wait_for(|go| *go).await;
+            Ok(tokengate_jwks::Fetched::new(keys))
+        })
+    }
+}
+
+impl IssuerRegistry for Hanging {
+    fn is_trusted(&self, issuer: &str) -> bool {
+        issuer.starts_with("https://tenant-") && issuer.ends_with(".example")
+    }
+
+    fn builder(&self, _issuer: &str) -> Result<JwksCacheBuilder, JwksError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let keys = KeySet::new([Key::hmac(Algorithm::HS256, &[3; 32]).unwrap().with_kid("h")]).unwrap();
+        Ok(JwksCache::builder(HangingSource { keys, release: self.release.clone() }))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_issuer_loads_are_capped() {
+    let k = TestKey::new("k");
+    let started = Arc::new(AtomicUsize::new(0));
+    let (release, rx) = tokio::sync::watch::channel(false);
+    let issuers = Issuers::dynamic(Hanging { started: Arc::clone(&started), release: rx })
+        .max_pending_loads(3)
+        .new_issuer_rate(1000, Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let v = verifier(issuers.clone());
+    let mut waiting = Vec::new();
+    for i in 0..3 {
+        let (v, token) = (v.clone(), k.token(&tenant(i)));
+        waiting.push(tokio::spawn(async move { v.verify_async::<serde_json::Value>(&token).await.map(|_| ()) }));
+    }
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(started.load(Ordering::SeqCst), 3);
+    // A fourth issuer is refused while three are loading; one of them can be joined.
+    for i in 3..20 {
+        let err = kind_of(&v, &k.token(&tenant(i))).await;
+        assert_eq!((err.kind(), err.retry_after_secs()), (ErrorKind::KeysUnavailable, Some(1)));
+    }
+    let query = KeyQuery { kid: Some("k"), alg: Algorithm::EdDSA, issuer: Some(&tenant(0)) };
+    assert_eq!(issuers.resolve(&query).unwrap_err().kind(), ErrorKind::UnknownKey, "being loaded");
+    assert_eq!(started.load(Ordering::SeqCst), 3);
+
+    release.send_replace(true);
+    for w in waiting {
+        // Loaded; the token's key is not among the issuer's keys.
+        assert_eq!(w.await.unwrap().unwrap_err().kind(), ErrorKind::UnknownKey);
+    }
+    assert_eq!(issuers.loaded().len(), 3);
+    assert_eq!(kind_of(&v, &k.token(&tenant(3))).await.kind(), ErrorKind::UnknownKey);
+    assert_eq!(started.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn a_load_dropped_with_its_runtime_frees_its_slot() {
+    let k = TestKey::new("k");
+    let started = Arc::new(AtomicUsize::new(0));
+    let (release, rx) = tokio::sync::watch::channel(false);
+    let issuers =
+        Issuers::dynamic(Hanging { started: Arc::clone(&started), release: rx }).max_pending_loads(1).build().unwrap();
+    let query = |issuer| KeyQuery { kid: Some("h"), alg: Algorithm::HS256, issuer: Some(issuer) };
+    let first = tenant(1);
+    let other = tenant(2);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let _load = issuers.refresh_unknown(&query(&first)).unwrap();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+        let err = issuers.resolve(&query(&other)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::KeysUnavailable, "the only slot is taken");
+    });
+    // The load is dropped with its runtime: the slot is free again, the issuer cools down.
+    drop(runtime);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        assert_eq!(issuers.resolve(&query(&first)).unwrap_err().kind(), ErrorKind::KeysUnavailable);
+        release.send_replace(true);
+        let v = verifier(issuers.clone());
+        assert_eq!(kind_of(&v, &k.token(&other)).await.kind(), ErrorKind::UnknownKey, "loaded; kid unknown");
+        assert_eq!(issuers.loaded(), vec![other.clone()]);
+    });
+}
+
+/// A `Write` into a shared buffer, for capturing tracing output.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn unverified_issuers_cannot_forge_log_lines() {
+    /// Tokens naming a forged-line issuer and a very long one, both trusted; loads fail.
+    async fn attempts() {
+        let k = TestKey::new("k");
+        let built = Arc::new(AtomicUsize::new(0));
+        let issuers = Issuers::dynamic(Failing { built: Arc::clone(&built) }).build().unwrap();
+        let v = verifier(issuers);
+        let forged = "https://tenant-x\n2026-01-01T00:00:00Z  INFO admin logged in.example";
+        let long = format!("https://tenant-{}.example", "z".repeat(2_000));
+        for issuer in [forged, long.as_str()] {
+            assert_eq!(kind_of(&v, &k.token(issuer)).await.kind(), ErrorKind::KeysUnavailable);
+        }
+        assert_eq!(built.load(Ordering::SeqCst), 2);
+    }
+    // Once without a subscriber: registers the log call sites from this thread first (one
+    // that another test thread registers while the subscriber is installed can miss it).
+    attempts().await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    attempts().await;
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("cannot load the issuer's keys"), "{log}");
+    assert!(log.lines().all(|line| !line.starts_with("2026-01-01")), "a forged line: {log}");
+    assert!(log.contains("tenant-x\\n2026"), "escaped: {log}");
+    assert!(!log.contains(&"z".repeat(200)), "the issuer is shortened in the log");
 }

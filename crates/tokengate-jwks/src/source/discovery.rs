@@ -1,5 +1,6 @@
 //! [`DiscoverySource`]: OpenID Connect discovery, `issuer` -> `jwks_uri` -> keys.
 
+use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use tokio::time::Instant;
 
 use super::url::fetch_jwks;
 use super::{FetchFuture, Fetched, KeySource};
+use crate::fetch::{redact, redact_str};
 use crate::{HttpClient, JwksError};
 
 /// How long a discovered `jwks_uri` is used before the discovery document is read again.
@@ -20,7 +22,7 @@ pub const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 /// Discovery 1.0, section 4.3), or the fetch fails with [`JwksError::IssuerMismatch`].
 /// The `jwks_uri` is kept for an hour and re-discovered sooner when fetching it fails.
 /// Every returned key is bound to the issuer ([`tokengate_core::Key::bind_issuer`]).
-#[derive(Debug)]
+/// Symmetric keys (`kty: "oct"`) in the key set are skipped, as by [`crate::UrlSource`].
 pub struct DiscoverySource {
     issuer: String,
     config_url: Url,
@@ -39,7 +41,7 @@ impl DiscoverySource {
     pub fn new(issuer: &str, client: HttpClient) -> Result<DiscoverySource, JwksError> {
         let parsed = client.check_url(issuer)?;
         if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(JwksError::Config(format!("issuer {issuer:?} has a query or fragment")));
+            return Err(JwksError::Config(format!("issuer {:?} has a query or fragment", redact_str(issuer))));
         }
         let config = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
         let config_url = client.check_url(&config)?;
@@ -90,12 +92,24 @@ impl DiscoverySource {
     }
 }
 
+impl fmt::Debug for DiscoverySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let jwks_uri = self.cached().map(|url| redact(&url));
+        f.debug_struct("DiscoverySource")
+            .field("issuer", &redact_str(&self.issuer))
+            .field("config_url", &redact(&self.config_url))
+            .field("jwks_uri", &jwks_uri)
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
 impl KeySource for DiscoverySource {
     fn fetch(&self) -> FetchFuture<'_> {
         Box::pin(self.load())
     }
 
     fn describe(&self) -> String {
-        format!("OIDC discovery {}", self.issuer)
+        format!("OIDC discovery {}", redact_str(&self.issuer))
     }
 }

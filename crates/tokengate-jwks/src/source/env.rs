@@ -1,7 +1,7 @@
 //! [`EnvSource`]: keys from an environment variable (serverless: put there from a secrets
 //! store at start-up).
 
-use tokengate_core::{Algorithm, Key, KeySet};
+use tokengate_core::{Algorithm, ConfigError, Key, KeySet};
 
 use super::{FetchFuture, Fetched, KeySource, parse_jwks};
 use crate::JwksError;
@@ -51,11 +51,18 @@ impl EnvSource {
 
     fn read(&self) -> Result<Fetched, JwksError> {
         let env_err = |reason: String| JwksError::Env { name: self.name.clone(), reason };
-        let value = std::env::var(&self.name).map_err(|e| env_err(e.to_string()))?;
+        // Fixed messages: `VarError::NotUnicode`'s own text carries the whole value, which
+        // may be a secret (an HMAC key), into logs and `Health::last_error`.
+        let value = std::env::var(&self.name).map_err(|e| {
+            env_err(match e {
+                std::env::VarError::NotPresent => "not set".to_owned(),
+                std::env::VarError::NotUnicode(_) => "not valid UTF-8".to_owned(),
+            })
+        })?;
         match &self.format {
-            Format::Jwks => parse_jwks(value.as_bytes()).map_err(|e| env_err(e.to_string())),
+            Format::Jwks => parse_jwks(value.as_bytes()).map_err(|e| env_err(jwks_reason(&value, &e))),
             Format::Pem { alg, kid } => {
-                let key = Key::from_pem(*alg, value.as_bytes()).map_err(|e| env_err(e.to_string()))?;
+                let key = Key::from_pem(*alg, value.as_bytes()).map_err(|e| env_err(pem_reason(&e)))?;
                 let key = match kid {
                     Some(kid) => key.with_kid(kid.clone()),
                     None => key,
@@ -64,6 +71,29 @@ impl EnvSource {
                 Ok(Fetched::new(set))
             }
         }
+    }
+}
+
+/// Why the variable is not a JWKS, without quoting it: parser messages can echo parts of
+/// the value (`invalid type: string "..."`), and a misplaced secret must not reach the logs.
+fn jwks_reason(value: &str, error: &JwksError) -> String {
+    match error {
+        JwksError::InvalidJwks(ConfigError::DuplicateKid(_)) | JwksError::NoUsableKeys { .. } => error.to_string(),
+        _ => match serde_json::from_str::<serde::de::IgnoredAny>(value) {
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                format!("not valid JSON (line {}, column {})", e.line(), e.column())
+            }
+            _ => "not a JWKS document (expected {\"keys\": [...]}, without duplicate members)".to_owned(),
+        },
+    }
+}
+
+/// Why the variable is not a PEM public key, without quoting it.
+fn pem_reason(error: &ConfigError) -> String {
+    match error {
+        // The PEM parser's messages can quote bytes of the value.
+        ConfigError::InvalidKey(message) if message.starts_with("PEM:") => "not a PEM document".to_owned(),
+        other => other.to_string(),
     }
 }
 

@@ -137,6 +137,37 @@ pub(crate) fn parse_jwks(body: &[u8]) -> Result<Fetched, JwksError> {
     Ok(Fetched::new(keys).skipped(skipped))
 }
 
+/// Why a symmetric key of a published key set is skipped.
+#[cfg(feature = "http")]
+const PUBLISHED_SYMMETRIC_KEY: &str = "symmetric key (kty oct, HS256/384/512) in a key set fetched over HTTP: \
+     whoever can read the key set could sign tokens; configure HMAC secrets with EnvSource or a static KeySet";
+
+/// [`parse_jwks`] for a published key set (URL, discovery): symmetric keys are skipped.
+#[cfg(feature = "http")]
+pub(crate) fn parse_public_jwks(body: &[u8]) -> Result<Fetched, JwksError> {
+    use tokengate_core::{Algorithm, ConfigError};
+    let (keys, mut skipped) = KeySet::from_jwks_json(body).map_err(JwksError::InvalidJwks)?;
+    let is_symmetric = |alg: Algorithm| matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
+    let keys = if keys.keys().any(|k| is_symmetric(k.algorithm())) {
+        let mut public = Vec::with_capacity(keys.len());
+        for key in keys.keys() {
+            if is_symmetric(key.algorithm()) {
+                let reason = ConfigError::UnsupportedKey(PUBLISHED_SYMMETRIC_KEY.to_owned());
+                skipped.push(SkippedKey { kid: key.kid().map(str::to_owned), reason });
+            } else {
+                public.push(key.clone());
+            }
+        }
+        KeySet::new(public).map_err(JwksError::InvalidJwks)?
+    } else {
+        keys
+    };
+    if keys.is_empty() {
+        return Err(JwksError::NoUsableKeys { skipped: skipped.len() });
+    }
+    Ok(Fetched::new(keys).skipped(skipped))
+}
+
 /// Checks a JSON document with core's strict rules (no duplicate members, bounded depth).
 #[cfg(feature = "http")]
 pub(crate) fn strict_json(body: &[u8]) -> Result<(), String> {

@@ -61,6 +61,11 @@ impl TestKey {
         jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap()
     }
 
+    /// Signs any header and claims with this key.
+    pub fn sign(&self, header: &Header, claims: &Value) -> String {
+        jsonwebtoken::encode(header, claims, &self.encoding).unwrap()
+    }
+
     pub fn token(&self, iss: &str) -> String {
         self.token_with_kid(iss, &self.kid)
     }
@@ -107,6 +112,7 @@ pub struct Server {
     pub addr: SocketAddr,
     state: Arc<Mutex<ServerState>>,
     hits: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -127,11 +133,16 @@ impl Server {
             port: addr.port(),
         }));
         let hits = Arc::new(AtomicUsize::new(0));
-        let app = axum::Router::new().fallback(handle).with_state((Arc::clone(&state), Arc::clone(&hits)));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let app = axum::Router::new().fallback(handle).with_state((
+            Arc::clone(&state),
+            Arc::clone(&hits),
+            Arc::clone(&requests),
+        ));
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Server { addr, state, hits, task }
+        Server { addr, state, hits, requests, task }
     }
 
     pub fn base(&self) -> String {
@@ -163,11 +174,17 @@ impl Server {
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
+
+    /// Requests to any path so far (discovery documents included).
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
 }
 
-type AppState = (Arc<Mutex<ServerState>>, Arc<AtomicUsize>);
+type AppState = (Arc<Mutex<ServerState>>, Arc<AtomicUsize>, Arc<AtomicUsize>);
 
-async fn handle(State((state, hits)): State<AppState>, uri: Uri) -> Response {
+async fn handle(State((state, hits, requests)): State<AppState>, uri: Uri) -> Response {
+    requests.fetch_add(1, Ordering::SeqCst);
     let (mode, real, issuer, port) = {
         let s = state.lock().unwrap();
         (s.mode.clone(), s.real.clone(), s.issuer.clone(), s.port)
