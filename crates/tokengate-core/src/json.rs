@@ -468,6 +468,17 @@ impl<'de> DeserializeSeed<'de> for BoolField {
     }
 }
 
+/// Describes a serde_json error without quoting the input (which may hold key material):
+/// its category and position only.
+pub(crate) fn describe_error(err: &serde_json::Error) -> String {
+    let what = match err.classify() {
+        serde_json::error::Category::Data => "unexpected structure or member type",
+        serde_json::error::Category::Eof => "truncated JSON",
+        _ => "not valid JSON",
+    };
+    format!("{what} (line {}, column {})", err.line(), err.column())
+}
+
 /// Checks that `bytes` is one JSON value with no duplicate member names and bounded
 /// nesting. Used for JSON that is not otherwise read member by member.
 pub fn check_strict(bytes: &[u8]) -> Result<(), AuthError> {
@@ -488,6 +499,15 @@ mod tests {
             Err(ErrorKind::DuplicateMember)
         );
         assert!(check_strict(br#"{"a":{"a":1},"b":[1,2,{"a":1}]}"#).is_ok());
+    }
+
+    #[test]
+    fn errors_never_quote_the_input() {
+        let secret = "c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1iZS1sb2dnZWQ";
+        for bad in [format!(r#"{{"k": "{secret}"}}"#), format!(r#"{{"k": ["{secret}"#)] {
+            let err = serde_json::from_str::<std::collections::HashMap<String, u32>>(&bad).unwrap_err();
+            assert!(!describe_error(&err).contains(secret), "{}", describe_error(&err));
+        }
     }
 
     #[test]

@@ -275,8 +275,8 @@ impl Key {
     /// A key from the JSON text of one JWK.
     pub fn from_jwk_json(json: &str) -> Result<Key, ConfigError> {
         crate::json::check_strict(json.as_bytes()).map_err(|e| ConfigError::InvalidKey(e.to_string()))?;
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| ConfigError::InvalidKey(format!("JWK: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| ConfigError::InvalidKey(format!("JWK: {}", crate::json::describe_error(&e))))?;
         Key::from_jwk_value(value)
     }
 
@@ -284,7 +284,8 @@ impl Key {
     /// [`ConfigError::PrivateKeyMaterial`]).
     pub fn from_jwk_value(value: serde_json::Value) -> Result<Key, ConfigError> {
         refuse_private_members(&value)?;
-        let jwk: Jwk = serde_json::from_value(value).map_err(|e| ConfigError::InvalidKey(format!("JWK: {e}")))?;
+        let jwk: Jwk = serde_json::from_value(value)
+            .map_err(|e| ConfigError::InvalidKey(format!("JWK: {}", crate::json::describe_error(&e))))?;
         Key::from_jwk(&jwk)
     }
 

@@ -145,7 +145,8 @@ impl KeySet {
             keys: Vec<serde_json::Value>,
         }
         crate::json::check_strict(json).map_err(|e| ConfigError::InvalidKey(format!("JWKS: {e}")))?;
-        let doc: Doc = serde_json::from_slice(json).map_err(|e| ConfigError::InvalidKey(format!("JWKS: {e}")))?;
+        let doc: Doc = serde_json::from_slice(json)
+            .map_err(|e| ConfigError::InvalidKey(format!("JWKS: {}", crate::json::describe_error(&e))))?;
         let mut keys = Vec::with_capacity(doc.keys.len());
         let mut skipped = Vec::new();
         for value in doc.keys {
