@@ -809,6 +809,36 @@ fn unknown_kid_is_refused() {
     rejects(&v, &tok(HS).header("kid", "").sign(), ErrorKind::UnknownKey);
 }
 
+/// The kid injections of public JWT attack catalogues: a kid is only ever a map key.
+/// Tokens are HMAC-signed with what such attacks hope the key becomes (an empty secret,
+/// /dev/null's empty content, a SQL-injected constant).
+#[test]
+fn kid_injection_is_just_an_unknown_kid() {
+    let v = v(HS);
+    for (kid, secret) in [
+        ("../../../../../../dev/null", &b""[..]),
+        ("/dev/null", &b""[..]),
+        ("' UNION SELECT 'attacker-secret-attacker-secret-xx' --", &b"attacker-secret-attacker-secret-xx"[..]),
+        ("key1|/usr/bin/id", &b"attacker-secret-attacker-secret-xx"[..]),
+        ("hs256-1\u{0}", &b""[..]),
+        ("hs256-1 ", &b""[..]),
+        ("HS256-1", &b""[..]),
+    ] {
+        let header = serde_json::to_vec(&json!({"alg": "HS256", "kid": kid})).unwrap();
+        let token = sign_hs256_with(&header, valid_claims().as_bytes(), secret);
+        rejects(&v, &token, ErrorKind::UnknownKey);
+    }
+}
+
+/// Signs header.claims with HMAC-SHA256 under any secret, even an empty one (as an
+/// attacker would; tokengate refuses such keys at configuration).
+fn sign_hs256_with(header: &[u8], claims: &[u8], secret: &[u8]) -> String {
+    use aws_lc_rs::hmac;
+    let input = format!("{}.{}", b64(header), b64(claims));
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), input.as_bytes());
+    format!("{input}.{}", b64(tag.as_ref()))
+}
+
 #[test]
 fn missing_kid_resolves_only_when_unambiguous() {
     let one = fixture(HS).key();
