@@ -135,25 +135,47 @@ pub(crate) fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A, depth: usize) -> Res
     Ok(())
 }
 
-macro_rules! accept_scalars {
-    ($ret:expr) => {
+/// One `visit_*` method for a JSON type the reader did not expect: the value is consumed
+/// (maps and arrays still drained and checked, at depth `$depth`) and `$ret` answered.
+macro_rules! otherwise {
+    (bool => $ret:expr) => {
         fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
             Ok($ret)
         }
+    };
+    (i64 => $ret:expr) => {
         fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
             Ok($ret)
         }
+    };
+    (u64 => $ret:expr) => {
         fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
             Ok($ret)
         }
+    };
+    (f64 => $ret:expr) => {
         fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
             Ok($ret)
         }
+    };
+    (str => $ret:expr) => {
         fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
             Ok($ret)
         }
+    };
+    (unit => $ret:expr) => {
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok($ret)
+        }
+    };
+    (map $depth:literal => $ret:expr) => {
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            drain_map(map, $depth).map(|()| $ret)
+        }
+    };
+    (seq $depth:literal => $ret:expr) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            drain_seq(seq, $depth).map(|()| $ret)
         }
     };
 }
@@ -163,7 +185,12 @@ impl<'de> Visitor<'de> for Strict {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    accept_scalars!(());
+    otherwise!(bool => ());
+    otherwise!(i64 => ());
+    otherwise!(u64 => ());
+    otherwise!(f64 => ());
+    otherwise!(str => ());
+    otherwise!(unit => ());
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         drain_map(map, self.depth + 1)
     }
@@ -202,27 +229,13 @@ impl<'de> Visitor<'de> for StrField {
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
         Ok(Field::Valid(v))
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        drain_map(map, 2).map(|()| Field::Invalid)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        drain_seq(seq, 2).map(|()| Field::Invalid)
-    }
+    otherwise!(bool => Field::Invalid);
+    otherwise!(i64 => Field::Invalid);
+    otherwise!(u64 => Field::Invalid);
+    otherwise!(f64 => Field::Invalid);
+    otherwise!(unit => Field::Invalid);
+    otherwise!(map 2 => Field::Invalid);
+    otherwise!(seq 2 => Field::Invalid);
 }
 
 impl<'de> DeserializeSeed<'de> for StrField {
@@ -246,27 +259,13 @@ impl<'de> Visitor<'de> for CowStrField {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Field::Valid(Cow::Owned(v.to_owned())))
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        drain_map(map, 2).map(|()| Field::Invalid)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        drain_seq(seq, 2).map(|()| Field::Invalid)
-    }
+    otherwise!(bool => Field::Invalid);
+    otherwise!(i64 => Field::Invalid);
+    otherwise!(u64 => Field::Invalid);
+    otherwise!(f64 => Field::Invalid);
+    otherwise!(unit => Field::Invalid);
+    otherwise!(map 2 => Field::Invalid);
+    otherwise!(seq 2 => Field::Invalid);
 }
 
 impl<'de> DeserializeSeed<'de> for CowStrField {
@@ -291,35 +290,14 @@ impl<'de> Visitor<'de> for StrListElem {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Some(v.to_owned()))
     }
-    accept_scalars_but_str!();
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        drain_map(map, 3).map(|()| None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        drain_seq(seq, 3).map(|()| None)
-    }
+    otherwise!(bool => None);
+    otherwise!(i64 => None);
+    otherwise!(u64 => None);
+    otherwise!(f64 => None);
+    otherwise!(unit => None);
+    otherwise!(map 3 => None);
+    otherwise!(seq 3 => None);
 }
-
-macro_rules! accept_scalars_but_str {
-    () => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    };
-}
-use accept_scalars_but_str;
 
 impl<'de> DeserializeSeed<'de> for StrListElem {
     type Value = Option<String>;
@@ -336,24 +314,12 @@ impl<'de> Visitor<'de> for StrListField {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(if self.single { Field::Valid(vec![v.to_owned()]) } else { Field::Invalid })
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        drain_map(map, 2).map(|()| Field::Invalid)
-    }
+    otherwise!(bool => Field::Invalid);
+    otherwise!(i64 => Field::Invalid);
+    otherwise!(u64 => Field::Invalid);
+    otherwise!(f64 => Field::Invalid);
+    otherwise!(unit => Field::Invalid);
+    otherwise!(map 2 => Field::Invalid);
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::new();
         let mut ok = true;
@@ -403,21 +369,11 @@ impl<'de> Visitor<'de> for DateField {
             Field::Invalid
         })
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        drain_map(map, 2).map(|()| Field::Invalid)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        drain_seq(seq, 2).map(|()| Field::Invalid)
-    }
+    otherwise!(str => Field::Invalid);
+    otherwise!(bool => Field::Invalid);
+    otherwise!(unit => Field::Invalid);
+    otherwise!(map 2 => Field::Invalid);
+    otherwise!(seq 2 => Field::Invalid);
 }
 
 impl<'de> DeserializeSeed<'de> for DateField {
@@ -438,27 +394,13 @@ impl<'de> Visitor<'de> for BoolField {
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
         Ok(Field::Valid(v))
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Field::Invalid)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        drain_map(map, 2).map(|()| Field::Invalid)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        drain_seq(seq, 2).map(|()| Field::Invalid)
-    }
+    otherwise!(i64 => Field::Invalid);
+    otherwise!(u64 => Field::Invalid);
+    otherwise!(f64 => Field::Invalid);
+    otherwise!(str => Field::Invalid);
+    otherwise!(unit => Field::Invalid);
+    otherwise!(map 2 => Field::Invalid);
+    otherwise!(seq 2 => Field::Invalid);
 }
 
 impl<'de> DeserializeSeed<'de> for BoolField {
