@@ -592,6 +592,17 @@ impl JwksCache {
         present
     }
 
+    /// Lifts a [`JwksCache::deny_kid`]: `kid` may be served again from the next key set
+    /// the source yields (call [`JwksCache::refresh_now`] to fetch it at once). Returns
+    /// whether `kid` was denied.
+    pub fn allow_kid(&self, kid: &str) -> bool {
+        let was_denied = lock(&self.shared.control).denied.remove(kid);
+        if was_denied {
+            tracing::warn!(source = %self.shared.name, kid, "kid allowed again");
+        }
+        was_denied
+    }
+
     /// The cache's health.
     pub fn health(&self) -> Health {
         let shared = &*self.shared;

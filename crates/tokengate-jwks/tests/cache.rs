@@ -374,6 +374,14 @@ async fn deny_kid_removes_at_once_and_keeps_it_out() {
     let err = cache.refresh_now().await.unwrap_err();
     assert!(matches!(err, JwksError::NoUsableKeys { .. }));
     v.verify(&k2.token(ISS)).unwrap();
+
+    // Lifting the denial: k1 comes back with the next key set, not before.
+    assert!(cache.allow_kid("k1"));
+    assert!(!cache.allow_kid("k1"));
+    assert_eq!(v.verify(&k1.token(ISS)).unwrap_err().kind(), ErrorKind::UnknownKey);
+    state.serve(&[&k1, &k2]);
+    cache.refresh_now().await.unwrap();
+    v.verify(&k1.token(ISS)).unwrap();
 }
 
 #[tokio::test]
