@@ -14,6 +14,9 @@ use crate::AuthRejection;
 
 /// The claims of the verified token, deserialized into `T` on first use in a request and
 /// cached in that request (a second `Claims<T>` in the same request costs an `Arc` clone).
+/// The cache is bound to the token: when an inner layer replaced or removed the token
+/// after a `Claims<T>` was extracted (in an axum `from_fn` middleware, say), the next
+/// `Claims<T>` reads the current token, never the earlier one.
 ///
 /// Needs [`JwtAuthLayer`](tokengate_tower::JwtAuthLayer) on the route: without it the
 /// extractor answers 500 (see [`AuthRejection`]). Use `Option<Claims<T>>` on routes whose
@@ -61,12 +64,19 @@ impl<T: fmt::Debug> fmt::Debug for Claims<T> {
     }
 }
 
-/// The per-request cache of deserialized claims.
-struct Cached<T>(Arc<T>);
+/// The per-request cache of deserialized claims, bound to the verified token they came
+/// from: it is used only while that same `Arc<Verified>` is the request's token. An inner
+/// layer may replace the token (another layer verified another token) or remove it (an
+/// optional layer found none), after an outer extractor (an axum `from_fn` middleware,
+/// say) filled the cache.
+struct Cached<T> {
+    verified: Arc<Verified>,
+    value: Arc<T>,
+}
 
 impl<T> Clone for Cached<T> {
     fn clone(&self) -> Self {
-        Cached(Arc::clone(&self.0))
+        Cached { verified: Arc::clone(&self.verified), value: Arc::clone(&self.value) }
     }
 }
 
@@ -80,13 +90,22 @@ where
     T: DeserializeOwned + Send + Sync + 'static,
 {
     let challenge = layer_ran(parts)?;
-    if let Some(cached) = parts.extensions.get::<Cached<T>>() {
-        return Ok(Some(Claims(Arc::clone(&cached.0))));
+    let Some(verified) = parts.extensions.get::<Arc<Verified>>() else {
+        // No token (any more): claims cached for an earlier one must not outlive it.
+        parts.extensions.remove::<Cached<T>>();
+        return Ok(None);
+    };
+    // The cache holds its own `Arc<Verified>`, so the pointer cannot be reused by another
+    // token while the entry exists.
+    if let Some(cached) = parts.extensions.get::<Cached<T>>()
+        && Arc::ptr_eq(&cached.verified, verified)
+    {
+        return Ok(Some(Claims(Arc::clone(&cached.value))));
     }
-    let Some(verified) = parts.extensions.get::<Arc<Verified>>() else { return Ok(None) };
+    let verified = Arc::clone(verified);
     let claims =
         Arc::new(verified.claims_as::<T>().map_err(|e| AuthRejection::new(e, Some(challenge)).raised_by_extractor())?);
-    parts.extensions.insert(Cached(Arc::clone(&claims)));
+    parts.extensions.insert(Cached { verified, value: Arc::clone(&claims) });
     Ok(Some(Claims(claims)))
 }
 

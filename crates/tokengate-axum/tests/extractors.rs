@@ -4,6 +4,7 @@
 #[path = "../../tokengate-tower/tests/common/mod.rs"]
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
@@ -15,7 +16,7 @@ use http::{Request, StatusCode};
 use serde::Deserialize;
 use tokengate_axum::{AuthRejection, Claims, MISSING_LAYER_MESSAGE, VerifiedToken};
 use tokengate_core::{AuthError, ErrorKind};
-use tokengate_tower::JwtAuthLayer;
+use tokengate_tower::{JwtAuthLayer, TokenSources};
 use tower::ServiceExt;
 
 static DESERIALIZED: AtomicUsize = AtomicUsize::new(0);
@@ -194,6 +195,79 @@ async fn the_failure_limiter_does_not_count_claims_that_do_not_fit() {
         assert_eq!(send("a.b.c".to_owned()).await.status(), StatusCode::UNAUTHORIZED);
     }
     assert_eq!(send(good).await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[derive(Debug, Deserialize)]
+struct Sub {
+    sub: String,
+}
+
+/// An axum `from_fn` middleware that extracts the claims (filling the per-request cache)
+/// before the inner layers run, and reports whose they were in `x-outer-sub`.
+async fn peek(
+    Claims(claims): Claims<Sub>,
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert("x-outer-sub", claims.sub.parse().unwrap());
+    response
+}
+
+/// Outer layer (Bearer) -> `peek` -> inner layer (the `session` cookie) -> handler.
+fn nested(inner: JwtAuthLayer, handler: axum::routing::MethodRouter) -> Router {
+    Router::new()
+        .route("/", handler)
+        .route_layer(inner.token_sources(TokenSources::cookie("session")))
+        .route_layer(axum::middleware::from_fn(peek))
+        .route_layer(JwtAuthLayer::new(rsa().verifier()))
+}
+
+fn bearer_and_cookie(bearer: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut b = Request::get("/").header("authorization", format!("Bearer {bearer}"));
+    if let Some(cookie) = cookie {
+        b = b.header("cookie", format!("session={cookie}"));
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn cached_claims_do_not_outlive_a_token_an_inner_optional_layer_dropped() {
+    async fn maybe(claims: Option<Claims<Sub>>, token: Option<VerifiedToken>) -> String {
+        format!("{:?} {:?}", claims.map(|c| c.sub.clone()), token.map(|t| t.subject().map(str::to_owned)))
+    }
+    let app = nested(JwtAuthLayer::new(rsa().verifier()).optional(), get(maybe));
+    // Alice's Bearer token verifies outside and is extracted by the middleware; the inner
+    // optional layer finds no cookie: the handler sees no token, not Alice's claims.
+    let alice = rsa().token(&claims("alice"));
+    let response = app.clone().oneshot(bearer_and_cookie(&alice, None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-outer-sub"], "alice");
+    assert_eq!(body(response).await, "None None");
+    // With a cookie, the inner layer's token.
+    let bob = rsa().token(&claims("bob"));
+    let response = app.oneshot(bearer_and_cookie(&alice, Some(&bob))).await.unwrap();
+    assert_eq!(response.headers()["x-outer-sub"], "alice");
+    assert_eq!(body(response).await, r#"Some("bob") Some(Some("bob"))"#);
+}
+
+#[tokio::test]
+async fn cached_claims_follow_the_token_an_inner_layer_verified() {
+    async fn both(a: Claims<Sub>, b: Claims<Sub>, token: VerifiedToken) -> String {
+        // The second extraction in the handler is served from the (re-bound) cache.
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        format!("{} {} {}", a.sub, b.sub, token.subject().unwrap_or("?"))
+    }
+    let app = nested(JwtAuthLayer::new(rsa().verifier()), get(both));
+    let alice = rsa().token(&claims("alice"));
+    let bob = rsa().token(&claims("bob"));
+    let response = app.clone().oneshot(bearer_and_cookie(&alice, Some(&bob))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-outer-sub"], "alice");
+    assert_eq!(body(response).await, "bob bob bob");
+    // The inner layer requires its cookie: without it, 401 (never Alice's claims).
+    let response = app.oneshot(bearer_and_cookie(&alice, None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[cfg(feature = "rate-limit")]

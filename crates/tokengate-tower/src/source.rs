@@ -17,11 +17,26 @@
 //! `Authorization` header, or the other way round. The order of the sources only decides
 //! which error is reported first.
 //!
-//! A source that finds a malformed credential (two `Authorization` headers, a `Bearer`
-//! scheme without a token, a cookie named twice or not ASCII, an empty cookie or query
-//! parameter, a query parameter whose name is repeated, also percent-encoded, as in
-//! `?access_token=A&access%5Ftoken=B`) stops the search with `invalid_request`: the
-//! request is refused rather than guessed at.
+//! What each source makes of a request, so that leftovers in a source the client does not
+//! use do not break a request that carries its token elsewhere:
+//!
+//! - **No token** (the other sources decide): the header, cookie or parameter is not
+//!   there; an `Authorization` header with another scheme (`Basic`, `DPoP`, ...), whatever
+//!   bytes it holds, also twice; an **empty cookie** (`session=` or `session=""`, as left
+//!   after a logout) or an **empty query parameter** (`?access_token=`, `?access_token`).
+//! - **One token**: the same cookie sent more than once *with the same value* (a path or
+//!   domain variant of it) is that one token.
+//! - **Malformed, refused whatever the other sources hold** (`invalid_request`): two
+//!   `Authorization` headers of which one is `Bearer`; a `Bearer` value that is not
+//!   visible ASCII, has no token or a token that is not a `b64token`; a token header sent
+//!   twice or empty; a token cookie value that is not visible ASCII; a query parameter
+//!   whose name is repeated with a value, also percent-encoded, as in
+//!   `?access_token=A&access%5Ftoken=B`, or whose value is percent- or form-encoded.
+//! - **Ambiguous, refused only if the token would have to come from it**: the token
+//!   cookie sent more than once *with different values*. When no other source has a
+//!   token, the request is refused (`invalid_request`) rather than guessed at; when
+//!   another source has one, the client uses that one and the cookie is ignored (see
+//!   [`Lookup::Ambiguous`]).
 //!
 //! **The query parameter leaks the token**: URLs end up in access logs, proxy logs,
 //! browser history and `Referer` headers. RFC 6750 section 2.3 allows it only when no
@@ -124,10 +139,40 @@ pub trait TokenSource: Send + Sync + 'static {
     /// The token this source finds in `request`, if any.
     fn extract<'a>(&self, request: &RequestHead<'a>) -> Result<Option<&'a str>, AuthError>;
 
+    /// What this source finds in `request`, as [`TokenSources::find`] weighs it. The
+    /// default maps [`extract`](TokenSource::extract): `Ok(None)` is [`Lookup::Absent`],
+    /// `Ok(Some(_))` [`Lookup::Token`] and an error [`Lookup::Invalid`]. Override it to
+    /// report [`Lookup::Ambiguous`].
+    fn lookup<'a>(&self, request: &RequestHead<'a>) -> Lookup<'a> {
+        match self.extract(request) {
+            Ok(Some(token)) => Lookup::Token(token),
+            Ok(None) => Lookup::Absent,
+            Err(error) => Lookup::Invalid(error),
+        }
+    }
+
     /// A short name for logs and spans (never the token).
     fn name(&self) -> &str {
         "custom"
     }
+}
+
+/// What a [`TokenSource`] found in a request ([`TokenSource::lookup`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Lookup<'a> {
+    /// No token in this source.
+    Absent,
+    /// The token.
+    Token(&'a str),
+    /// The request is malformed for this source: it is refused with this error (an
+    /// [`ErrorKind::InvalidRequest`]) whatever the other sources hold.
+    Invalid(AuthError),
+    /// This source cannot tell which of several values would be the token (the token
+    /// cookie sent twice with different values): the request is refused with this error
+    /// when no other source has a token, and this source is ignored when another one has
+    /// (the client uses that one).
+    Ambiguous(AuthError),
 }
 
 fn invalid_request(detail: &'static str) -> AuthError {
@@ -157,20 +202,35 @@ fn is_b64token(token: &str) -> bool {
 #[derive(Debug, Clone, Copy, Default)]
 struct Bearer;
 
+/// Splits an `Authorization` value at the end of its scheme (the first space or tab: RFC
+/// 9110 allows either) and says whether the scheme is `Bearer` (case-insensitively).
+fn bearer_credentials(value: &[u8]) -> Option<&[u8]> {
+    let end = value.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(value.len());
+    let (scheme, rest) = value.split_at(end);
+    scheme.eq_ignore_ascii_case(b"bearer").then_some(rest)
+}
+
 impl TokenSource for Bearer {
     fn extract<'a>(&self, request: &RequestHead<'a>) -> Result<Option<&'a str>, AuthError> {
-        let mut values = request.headers().get_all(AUTHORIZATION).iter();
-        let Some(value) = values.next() else { return Ok(None) };
-        if values.next().is_some() {
+        let mut values = 0usize;
+        let mut bearer = None;
+        // Read as bytes: a value with another scheme (Basic, DPoP, ...) is no bearer token
+        // whatever it holds, non-ASCII bytes included.
+        for value in request.headers().get_all(AUTHORIZATION) {
+            values += 1;
+            if let Some(rest) = bearer_credentials(value.as_bytes()) {
+                bearer = Some(rest);
+            }
+        }
+        let Some(rest) = bearer else { return Ok(None) };
+        if values > 1 {
             return Err(invalid_request("more than one Authorization header"));
         }
-        let value = value.to_str().map_err(|_| invalid_request("Authorization is not visible ASCII"))?;
-        // The scheme ends at the first space or tab (RFC 9110 allows either around it).
-        let (scheme, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            // Another scheme (Basic, DPoP, ...) is not a bearer token: no token here.
-            return Ok(None);
-        }
+        let visible = |b: &u8| *b == b'\t' || (0x20..0x7f).contains(b);
+        let rest = std::str::from_utf8(rest)
+            .ok()
+            .filter(|r| r.as_bytes().iter().all(visible))
+            .ok_or_else(|| invalid_request("Authorization is not visible ASCII"))?;
         let token = rest.trim_matches([' ', '\t']);
         if token.is_empty() {
             return Err(invalid_request("Bearer scheme without a token"));
@@ -194,7 +254,16 @@ struct Cookie {
 
 impl TokenSource for Cookie {
     fn extract<'a>(&self, request: &RequestHead<'a>) -> Result<Option<&'a str>, AuthError> {
+        match self.lookup(request) {
+            Lookup::Absent => Ok(None),
+            Lookup::Token(token) => Ok(Some(token)),
+            Lookup::Invalid(error) | Lookup::Ambiguous(error) => Err(error),
+        }
+    }
+
+    fn lookup<'a>(&self, request: &RequestHead<'a>) -> Lookup<'a> {
         let mut found = None;
+        let mut differ = false;
         // Read as bytes: a Cookie header that is not all ASCII (another cookie holding
         // UTF-8, say) is still searched, rather than skipped as if the token were absent.
         for header in request.headers().get_all(COOKIE) {
@@ -204,21 +273,29 @@ impl TokenSource for Cookie {
                 if name.trim_ascii() != self.name.as_bytes() {
                     continue;
                 }
-                if found.is_some() {
-                    return Err(invalid_request("the token cookie is sent more than once"));
-                }
                 let value = value.get(1..).unwrap_or_default().trim_ascii();
-                let value = std::str::from_utf8(value)
-                    .ok()
-                    .filter(|v| v.bytes().all(|b| b.is_ascii_graphic()))
-                    .ok_or_else(|| invalid_request("the token cookie is not visible ASCII"))?;
+                let Some(value) = std::str::from_utf8(value).ok().filter(|v| v.bytes().all(|b| b.is_ascii_graphic()))
+                else {
+                    return Lookup::Invalid(invalid_request("the token cookie is not visible ASCII"));
+                };
                 let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
-                found = Some(value);
+                // An empty cookie (what a logout leaves) is no token.
+                if value.is_empty() {
+                    continue;
+                }
+                match found {
+                    None => found = Some(value),
+                    // The same value again (a path or domain variant): one token.
+                    Some(previous) => differ |= previous != value,
+                }
             }
         }
         match found {
-            Some("") => Err(invalid_request("the token cookie is empty")),
-            other => Ok(other),
+            Some(_) if differ => {
+                Lookup::Ambiguous(invalid_request("the token cookie is sent more than once with different values"))
+            }
+            Some(token) => Lookup::Token(token),
+            None => Lookup::Absent,
         }
     }
 
@@ -292,8 +369,9 @@ impl TokenSource for Query {
         for pair in query.split('&') {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             // Names are compared as an application reads them (percent- and
-            // form-decoded), so `access%5Ftoken` is `access_token` here too.
-            if !form_name_eq(name, &self.name) {
+            // form-decoded), so `access%5Ftoken` is `access_token` here too. An empty
+            // value is no token.
+            if value.is_empty() || !form_name_eq(name, &self.name) {
                 continue;
             }
             if found.is_some() {
@@ -306,10 +384,7 @@ impl TokenSource for Query {
             }
             found = Some(value);
         }
-        match found {
-            Some("") => Err(invalid_request("the token parameter is empty")),
-            other => Ok(other),
-        }
+        Ok(found)
     }
 
     fn name(&self) -> &str {
@@ -344,16 +419,20 @@ impl TokenSources {
     }
 
     /// `Authorization: Bearer <token>` (RFC 6750 section 2.1). The scheme is matched
-    /// case-insensitively and ends at a space or a tab; two `Authorization` headers, a
-    /// non-ASCII value or a `Bearer` scheme without a well-formed token is
-    /// `invalid_request`. Other schemes (`Basic`) count as no token.
+    /// case-insensitively and ends at a space or a tab; a second `Authorization` header
+    /// next to a `Bearer` one, a non-ASCII `Bearer` value or a `Bearer` scheme without a
+    /// well-formed token is `invalid_request`. Values with other schemes (`Basic`, ...)
+    /// count as no token, whatever bytes they hold.
     pub fn bearer() -> Self {
         TokenSources::one(Bearer)
     }
 
-    /// The cookie named `name` (surrounding double quotes are removed). The same cookie
-    /// name twice, an empty value or a value that is not visible ASCII is
-    /// `invalid_request`; other cookies of the header may hold anything.
+    /// The cookie named `name` (surrounding double quotes are removed). An empty value is
+    /// no token, and the cookie sent more than once with the same value is that one token.
+    /// A value that is not visible ASCII is `invalid_request`; so is the cookie sent more
+    /// than once with different values, unless another source has the token (then the
+    /// cookie is ignored; see the [module docs](self)). Other cookies of the header may
+    /// hold anything.
     pub fn cookie(name: impl Into<String>) -> Self {
         TokenSources::one(Cookie { name: name.into() })
     }
@@ -364,9 +443,9 @@ impl TokenSources {
     }
 
     /// The query parameter `name`. Names are compared after percent- and form-decoding,
-    /// as the application reads them: the name twice in any spelling
-    /// (`?access_token=A&access%5Ftoken=B`), an empty value or a value with `%` or `+` is
-    /// `invalid_request`.
+    /// as the application reads them: the name twice with a value, in any spelling
+    /// (`?access_token=A&access%5Ftoken=B`), or a value with `%` or `+` is
+    /// `invalid_request`; an empty value is no token.
     ///
     /// **Leaks the token into access logs, proxies, browser history and `Referer`
     /// headers.** Use only where nothing else is possible (RFC 6750 section 2.3), e.g. a
@@ -411,21 +490,33 @@ impl TokenSources {
         self.sources.iter().map(|s| s.name()).collect()
     }
 
-    /// Consults every source, in order: the token, with the name of its source, when
-    /// exactly one source has one; `Ok(None)` when none has; an
+    /// Consults every source, in order ([`TokenSource::lookup`]): the token, with the
+    /// name of its source, when exactly one source has one; `Ok(None)` when none has; an
     /// [`ErrorKind::InvalidRequest`] error when two or more have one (RFC 6750 section
-    /// 2), or the first error a source returns.
+    /// 2); the first [`Lookup::Invalid`] error a source returns; the first
+    /// [`Lookup::Ambiguous`] error when no source has a token (ignored when one has).
     pub fn find<'a>(&self, request: &RequestHead<'a>) -> Result<Option<(&'a str, &str)>, AuthError> {
         let mut found = None;
+        let mut ambiguous = None;
         for source in &self.sources {
-            if let Some(token) = source.extract(request)? {
-                if found.is_some() {
-                    return Err(invalid_request("a token in more than one place"));
+            match source.lookup(request) {
+                Lookup::Absent => {}
+                Lookup::Token(token) => {
+                    if found.is_some() {
+                        return Err(invalid_request("a token in more than one place"));
+                    }
+                    found = Some((token, source.name()));
                 }
-                found = Some((token, source.name()));
+                Lookup::Invalid(error) => return Err(error),
+                Lookup::Ambiguous(error) => {
+                    ambiguous.get_or_insert(error);
+                }
             }
         }
-        Ok(found)
+        match (found, ambiguous) {
+            (None, Some(error)) => Err(error),
+            (found, _) => Ok(found),
+        }
     }
 }
 
@@ -467,6 +558,7 @@ mod tests {
         assert_eq!(find(&s, &req(&[("cookie", "sid=\"x.y.z\"")], "/")), Ok(Some("x.y.z".into())));
         assert_eq!(find(&s, &req(&[("cookie", "sidx=1")], "/")), Ok(None));
         assert_eq!(find(&s, &req(&[("cookie", "sid=1"), ("cookie", "sid=2")], "/")), Err(ErrorKind::InvalidRequest));
+        assert_eq!(find(&s, &req(&[("cookie", "sid=1"), ("cookie", "sid=1")], "/")), Ok(Some("1".into())));
         let h = TokenSources::header(HeaderName::from_static("x-token"));
         assert_eq!(find(&h, &req(&[("x-token", " x.y.z ")], "/")), Ok(Some("x.y.z".into())));
         assert_eq!(find(&h, &req(&[("x-token", "")], "/")), Err(ErrorKind::InvalidRequest));
@@ -517,9 +609,12 @@ mod tests {
         assert_eq!(find(&q, &req(&[], "/p?access%5token=A.b.c")), Ok(None));
         let spaced = TokenSources::query("a b");
         assert_eq!(find(&spaced, &req(&[], "/p?a+b=x.y.z")), Ok(Some("x.y.z".into())));
-        // Encoded values are refused, and so is an empty one.
-        for uri in ["/p?access_token=A.b%2Ec", "/p?access_token=A+b", "/p?access_token=", "/p?access_token"] {
+        // Encoded values are refused; an empty one is no token.
+        for uri in ["/p?access_token=A.b%2Ec", "/p?access_token=A+b"] {
             assert_eq!(find(&q, &req(&[], uri)), Err(ErrorKind::InvalidRequest), "{uri}");
+        }
+        for uri in ["/p?access_token=", "/p?access_token", "/p?access%5Ftoken=&a=1"] {
+            assert_eq!(find(&q, &req(&[], uri)), Ok(None), "{uri}");
         }
     }
 
@@ -536,7 +631,107 @@ mod tests {
         assert_eq!(find(&s, &with("name=Jos\u{e9}".as_bytes())), Ok(None));
         // The token cookie itself is not ASCII: refused, not taken for an absent token.
         assert_eq!(find(&s, &with(b"a=1; sid=x.y\xffz")), Err(ErrorKind::InvalidRequest));
-        assert_eq!(find(&s, &with(b"sid=")), Err(ErrorKind::InvalidRequest));
-        assert_eq!(find(&s, &with(b"sid=\"\"")), Err(ErrorKind::InvalidRequest));
+        // Empty: no token.
+        assert_eq!(find(&s, &with(b"sid=")), Ok(None));
+        assert_eq!(find(&s, &with(b"sid=\"\"")), Ok(None));
+    }
+
+    /// Cookie first, then Bearer, then the query: the order does not matter below.
+    fn all() -> [TokenSources; 2] {
+        [
+            TokenSources::cookie("session").then_bearer().then_query("access_token"),
+            TokenSources::query("access_token").then_bearer().then_cookie("session"),
+        ]
+    }
+
+    #[test]
+    fn an_empty_cookie_or_parameter_is_no_token() {
+        for s in all() {
+            // A logout left `session=`: the Bearer token is the one.
+            for cookie in ["session=", "session=\"\"", "a=1; session= ; b=2"] {
+                let r = req(&[("cookie", cookie), ("authorization", "Bearer a.b.c")], "/");
+                assert_eq!(find(&s, &r), Ok(Some("a.b.c".into())), "{cookie} {s:?}");
+            }
+            let r = req(&[("authorization", "Bearer a.b.c")], "/p?access_token=&x=1");
+            assert_eq!(find(&s, &r), Ok(Some("a.b.c".into())), "{s:?}");
+            // Empty occurrences next to the token in the same source are no token either.
+            let r = req(&[("cookie", "session=; session=x.y.z")], "/");
+            assert_eq!(find(&s, &r), Ok(Some("x.y.z".into())), "{s:?}");
+            assert_eq!(find(&s, &req(&[], "/p?access_token=&access_token=x.y.z")), Ok(Some("x.y.z".into())));
+            // Nothing but empty values: no token (a 401, not a 400).
+            assert_eq!(find(&s, &req(&[("cookie", "session=")], "/p?access_token=")), Ok(None), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_cookie_sent_twice_with_the_same_value_is_one_token() {
+        for s in all() {
+            for cookies in [
+                &[("cookie", "session=x.y.z; session=x.y.z")][..],
+                &[("cookie", "session=x.y.z"), ("cookie", "session=\"x.y.z\"")],
+            ] {
+                assert_eq!(find(&s, &req(cookies, "/")), Ok(Some("x.y.z".into())), "{cookies:?} {s:?}");
+                // Still a token: with another token elsewhere, two methods.
+                let mut both = cookies.to_vec();
+                both.push(("authorization", "Bearer a.b.c"));
+                assert_eq!(find(&s, &req(&both, "/")), Err(ErrorKind::InvalidRequest), "{cookies:?} {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_cookie_sent_twice_with_different_values_refuses_only_when_it_would_carry_the_token() {
+        for s in all() {
+            // The cookie is the only candidate: ambiguous, refused rather than guessed at.
+            let r = req(&[("cookie", "session=x.y.z; session=u.v.w")], "/");
+            assert_eq!(find(&s, &r), Err(ErrorKind::InvalidRequest), "{s:?}");
+            let r = req(&[("cookie", "session=x.y.z"), ("cookie", "session=u.v.w")], "/");
+            assert_eq!(find(&s, &r), Err(ErrorKind::InvalidRequest), "{s:?}");
+            // The client sends its token in the Authorization header: the cookie is ignored.
+            let r = req(&[("cookie", "session=x.y.z; session=u.v.w"), ("authorization", "Bearer a.b.c")], "/");
+            assert_eq!(find(&s, &r), Ok(Some("a.b.c".into())), "{s:?}");
+            let r = req(&[("cookie", "session=x.y.z; session=u.v.w")], "/p?access_token=a.b.c");
+            assert_eq!(find(&s, &r), Ok(Some("a.b.c".into())), "{s:?}");
+            // A malformed source stays a 400 whatever the others hold.
+            let r = req(&[("cookie", "session=x.y.z; session=u.v.w"), ("authorization", "Bearer a b")], "/");
+            assert_eq!(find(&s, &r), Err(ErrorKind::InvalidRequest), "{s:?}");
+            // And two tokens are still two methods.
+            let r = req(&[("authorization", "Bearer a.b.c")], "/p?access_token=d.e.f");
+            assert_eq!(find(&s, &r), Err(ErrorKind::InvalidRequest), "{s:?}");
+        }
+        // The cookie source alone reports it as an error.
+        let head_req = req(&[("cookie", "session=x.y.z; session=u.v.w")], "/");
+        let head = RequestHead::from_request(&head_req);
+        let cookie = Cookie { name: "session".into() };
+        assert!(matches!(cookie.lookup(&head), Lookup::Ambiguous(_)));
+        assert_eq!(cookie.extract(&head).map_err(|e| e.kind()), Err(ErrorKind::InvalidRequest));
+    }
+
+    #[test]
+    fn another_authorization_scheme_is_no_token_whatever_it_holds() {
+        let with = |authorization: &[&[u8]], cookie: Option<&str>| {
+            let mut r = Request::new(());
+            for value in authorization {
+                r.headers_mut().append(AUTHORIZATION, http::HeaderValue::from_bytes(value).unwrap());
+            }
+            if let Some(cookie) = cookie {
+                r.headers_mut().insert(COOKIE, http::HeaderValue::from_str(cookie).unwrap());
+            }
+            r
+        };
+        let basic: &[u8] = b"Basic J\xf6rg:p\xe4ss";
+        for s in all() {
+            // A non-ASCII Basic credential next to the session cookie: the cookie's token.
+            assert_eq!(find(&s, &with(&[basic], Some("session=x.y.z"))), Ok(Some("x.y.z".into())), "{s:?}");
+            assert_eq!(find(&s, &with(&[basic], None)), Ok(None), "{s:?}");
+            // Two headers, none of them Bearer: still no bearer token.
+            assert_eq!(find(&s, &with(&[basic, b"DPoP a.b.c"], Some("session=x.y.z"))), Ok(Some("x.y.z".into())));
+            // Next to a Bearer header, a second Authorization header is malformed.
+            assert_eq!(find(&s, &with(&[basic, b"Bearer a.b.c"], None)), Err(ErrorKind::InvalidRequest), "{s:?}");
+            assert_eq!(find(&s, &with(&[b"Bearer a.b.c", basic], None)), Err(ErrorKind::InvalidRequest), "{s:?}");
+            // A Bearer value that is not ASCII is malformed, not absent.
+            let bearer: &[u8] = b"Bearer a.b\xffc";
+            assert_eq!(find(&s, &with(&[bearer], Some("session=x.y.z"))), Err(ErrorKind::InvalidRequest), "{s:?}");
+        }
     }
 }

@@ -388,8 +388,10 @@ async fn malformed_sources_are_400_even_in_optional_mode() {
         request
     };
     let cases = [
-        ("empty cookie", Request::builder().header("cookie", "sid=").body(()).unwrap()),
-        ("empty query value", Request::builder().uri("/p?access_token=").body(()).unwrap()),
+        (
+            "token cookie twice with different values, no other token",
+            Request::builder().header("cookie", format!("sid={alice}; sid=x.y.z")).body(()).unwrap(),
+        ),
         ("non-ASCII Authorization", with_bytes("authorization", b"Bearer a.b\xffc")),
         ("non-ASCII token cookie", with_bytes("cookie", b"theme=dark; sid=a.b\xffc")),
         (
@@ -459,4 +461,64 @@ async fn optional_mode_drops_an_outer_layers_token_when_anonymous() {
     assert_eq!(response.status(), StatusCode::OK);
     let anonymous = Seen { subject: None, verified_count: 0, has_challenge: true };
     assert_eq!(response.body(), &format!("{anonymous:?}"));
+}
+
+#[tokio::test]
+async fn leftovers_in_a_source_the_client_does_not_use_do_not_break_its_token() {
+    let alice = rsa().token(&claims("alice"));
+    let bob = rsa().token(&claims("bob"));
+    let sources = TokenSources::cookie("sid").then_bearer().then_query("access_token");
+    let layer = || JwtAuthLayer::new(rsa().verifier()).token_sources(sources.clone());
+    let with_bytes = |authorization: &[u8], cookie: &str| {
+        let mut request = Request::new(());
+        request.headers_mut().insert("authorization", authorization.try_into().unwrap());
+        request.headers_mut().insert("cookie", cookie.try_into().unwrap());
+        request
+    };
+    let alice_seen = Seen { subject: Some("alice".into()), verified_count: 1, has_challenge: true };
+    let cases = [
+        // The empty cookie a logout leaves, next to the Bearer token.
+        (
+            "empty cookie",
+            Request::builder().header("cookie", "sid=").header("authorization", format!("Bearer {alice}")),
+        ),
+        (
+            "empty query value",
+            Request::builder().uri("/p?access_token=").header("authorization", format!("Bearer {alice}")),
+        ),
+        // Path/domain variants of the session cookie, the client using the Bearer header.
+        (
+            "different duplicate cookies",
+            Request::builder()
+                .header("cookie", format!("sid={bob}; sid=x.y.z"))
+                .header("authorization", format!("Bearer {alice}")),
+        ),
+        // The same cookie twice with the same value is one token.
+        (
+            "identical duplicate cookies",
+            Request::builder().header("cookie", format!("sid={alice}")).header("cookie", format!("sid={alice}")),
+        ),
+    ];
+    for (what, request) in cases {
+        let response = call(layer(), request.body(()).unwrap()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{what}");
+        assert_eq!(response.body(), &format!("{alice_seen:?}"), "{what}");
+    }
+    // A non-ASCII Basic credential next to the session cookie.
+    let response = call(layer(), with_bytes(b"Basic J\xf6rg:p\xe4ss", &format!("sid={alice}"))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.body(), &format!("{alice_seen:?}"));
+    // Nothing but leftovers: no token (401 without an error, anonymous when optional).
+    let leftovers = || Request::builder().uri("/p?access_token=").header("cookie", "sid=").body(()).unwrap();
+    let response = call(layer(), leftovers()).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(kind(&response), Some(ErrorKind::MissingToken));
+    let response = call(layer().optional(), leftovers()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // A token in two sources is still a 400.
+    let request =
+        Request::builder().header("cookie", format!("sid={bob}")).header("authorization", format!("Bearer {alice}"));
+    let response = call(layer(), request.body(()).unwrap()).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(kind(&response), Some(ErrorKind::InvalidRequest));
 }

@@ -1,13 +1,15 @@
 //! Failure rate limiting: N failures turn into 429 without crypto, and the client comes back.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "common/capture.rs"]
+mod capture;
 mod common;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{AUD, ISS, claims, rsa};
@@ -102,9 +104,44 @@ fn from(token: &str, client: Option<SocketAddr>) -> Request<()> {
 }
 
 #[tokio::test]
-async fn requests_without_a_client_address_share_one_bucket() {
+async fn requests_without_a_client_address_are_not_limited_and_an_error_is_logged_once() {
+    let captured = capture::start();
     let service = ServiceBuilder::new()
         .layer(FailureRateLimitLayer::new(NonZeroU32::new(2).unwrap(), Duration::from_secs(60)).unwrap())
+        .layer(JwtAuthLayer::new(rsa().verifier()))
+        .service(ok_service());
+    // Far more failures than the budget: every one is verified and refused, none is a 429
+    // (an anonymous client cannot get the other unidentified clients locked out).
+    for _ in 0..5 {
+        assert_eq!(service.clone().oneshot(from("a.b.c", None)).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    let good = rsa().token(&claims("alice"));
+    assert_eq!(service.clone().oneshot(from(&good, None)).await.unwrap().status(), StatusCode::OK);
+    let logs = captured.text();
+    drop(captured);
+    let said: Vec<&str> = logs.lines().filter(|l| l.contains("rate limiting is off for these requests")).collect();
+    assert_eq!(said.len(), 1, "{logs}");
+    assert!(said[0].contains("ERROR") && said[0].contains("ConnectInfoKey / ForwardedFor"), "{logs}");
+    // Identified clients are limited as usual by the same layer.
+    let client: SocketAddr = "192.0.2.12:1234".parse().unwrap();
+    for _ in 0..2 {
+        let response = service.clone().oneshot(from("a.b.c", Some(client))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = service.clone().oneshot(from(&good, Some(client))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Still no 429 for the unidentified.
+    assert_eq!(service.clone().oneshot(from(&good, None)).await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn limit_unidentified_puts_them_into_one_shared_bucket() {
+    let service = ServiceBuilder::new()
+        .layer(
+            FailureRateLimitLayer::new(NonZeroU32::new(2).unwrap(), Duration::from_secs(60))
+                .unwrap()
+                .limit_unidentified(),
+        )
         .layer(JwtAuthLayer::new(rsa().verifier()))
         .service(ok_service());
     // Two unidentified clients spend the one shared budget...
@@ -115,24 +152,10 @@ async fn requests_without_a_client_address_share_one_bucket() {
     let good = rsa().token(&claims("alice"));
     let response = service.clone().oneshot(from(&good, None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::RateLimited));
     // An identified client has its own bucket.
     let client: SocketAddr = "192.0.2.9:1234".parse().unwrap();
     assert_eq!(service.clone().oneshot(from(&good, Some(client))).await.unwrap().status(), StatusCode::OK);
-}
-
-#[tokio::test]
-async fn allow_unidentified_lets_them_through_unlimited() {
-    let service = ServiceBuilder::new()
-        .layer(
-            FailureRateLimitLayer::new(NonZeroU32::new(1).unwrap(), Duration::from_secs(60))
-                .unwrap()
-                .allow_unidentified(),
-        )
-        .layer(JwtAuthLayer::new(rsa().verifier()))
-        .service(ok_service());
-    for _ in 0..3 {
-        assert_eq!(service.clone().oneshot(from("a.b.c", None)).await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    }
 }
 
 #[tokio::test]
@@ -159,7 +182,7 @@ impl KeyResolver for Unavailable {
 }
 
 #[tokio::test]
-async fn forged_tokens_for_an_issuer_that_is_down_are_counted() {
+async fn forged_tokens_for_an_issuer_that_is_down_are_not_counted() {
     let down_issuer = "https://down.issuer.test";
     let down = Verifier::builder(Unavailable)
         .issuer(down_issuer)
@@ -175,12 +198,63 @@ async fn forged_tokens_for_an_issuer_that_is_down_are_counted() {
     let mut forged = claims("mallory");
     forged["iss"] = down_issuer.into();
     let forged = rsa().token_with_kid(&forged, "random-kid-0001");
-    // The first verifier says "not my key", the second cannot get keys: 503, counted.
-    for _ in 0..2 {
+    // The first verifier says "not my key", the second cannot get keys: 503 every time,
+    // well past the budget of 2, and never 429 (the key cache bounds the fetches).
+    for _ in 0..5 {
         let response = service.clone().oneshot(from(&forged, Some(client))).await.unwrap();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::KeysUnavailable));
     }
-    let response = service.clone().oneshot(from(&forged, Some(client))).await.unwrap();
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The client was not blocked: its good token for the issuer that is up passes.
+    let good = rsa().token(&claims("alice"));
+    assert_eq!(service.clone().oneshot(from(&good, Some(client))).await.unwrap().status(), StatusCode::OK);
+}
+
+/// The keys of a key set, unavailable while `down` is set.
+#[derive(Clone)]
+struct Outage(KeySet, Arc<AtomicBool>);
+
+impl KeyResolver for Outage {
+    fn resolve(&self, query: &KeyQuery<'_>) -> Result<Key, AuthError> {
+        if self.1.load(Ordering::SeqCst) {
+            return Err(AuthError::new(ErrorKind::KeysUnavailable));
+        }
+        self.0.resolve(query)
+    }
+}
+
+#[tokio::test]
+async fn an_outage_of_the_identity_provider_does_not_lock_clients_out() {
+    let down = Arc::new(AtomicBool::new(true));
+    let verifier = Verifier::builder(Outage(rsa().key_set(), Arc::clone(&down)))
+        .issuer(ISS)
+        .audience(AUD)
+        .algorithms([Algorithm::RS256])
+        .build()
+        .unwrap();
+    let service = ServiceBuilder::new()
+        .layer(FailureRateLimitLayer::new(NonZeroU32::new(2).unwrap(), Duration::from_secs(60)).unwrap())
+        .layer(JwtAuthLayer::new(verifier))
+        .service(ok_service());
+    let client: SocketAddr = "192.0.2.13:1234".parse().unwrap();
+    let good = rsa().token(&claims("alice"));
+    // A legitimate client retries through the outage...
+    for _ in 0..5 {
+        let response = service.clone().oneshot(from(&good, Some(client))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    // ...and is served as soon as the keys are back, not answered 429.
+    down.store(false, Ordering::SeqCst);
+    assert_eq!(service.clone().oneshot(from(&good, Some(client))).await.unwrap().status(), StatusCode::OK);
+    // Bad tokens from it still count.
+    for _ in 0..2 {
+        assert_eq!(
+            service.clone().oneshot(from("a.b.c", Some(client))).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        service.clone().oneshot(from(&good, Some(client))).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

@@ -56,7 +56,7 @@ impl FailureRateLimitLayer {
             key: PeerAddr,
             on_rejection: Rfc6750,
             challenge: BearerChallenge::default(),
-            limit_unidentified: true,
+            limit_unidentified: false,
         })
     }
 }
@@ -85,12 +85,15 @@ impl<K, R> FailureRateLimitLayer<K, R> {
         }
     }
 
-    /// Dangerous: requests whose client the [`ClientKey`] cannot identify are not
-    /// limited at all. By default they share one bucket (they are limited together),
-    /// so that a forgotten client key fails closed; either way a warning is logged the
-    /// first time it happens.
-    pub fn allow_unidentified(mut self) -> Self {
-        self.limit_unidentified = false;
+    /// Opt-in: requests whose client the [`ClientKey`] cannot identify share one bucket,
+    /// so they are limited together. By default they are not limited at all (and an
+    /// error is logged the first time one is seen): with a shared bucket, any anonymous
+    /// client could spend it and get every other unidentified client a 429. Use this only
+    /// where unidentified requests are rare and a lockout of all of them is acceptable;
+    /// prefer a client key that identifies every client (`tokengate_axum::ConnectInfoKey`,
+    /// [`ForwardedFor`](super::ForwardedFor), a closure).
+    pub fn limit_unidentified(mut self) -> Self {
+        self.limit_unidentified = true;
         self
     }
 }

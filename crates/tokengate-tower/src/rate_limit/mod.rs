@@ -2,17 +2,24 @@
 //! [`JwtAuthLayer`](crate::JwtAuthLayer).
 //!
 //! [`FailureRateLimitLayer`] goes *outside* the auth layer. It counts, per client address,
-//! the requests that the auth layer refused as `invalid_token` or `invalid_request`, and
-//! those it answered 503 because the signing keys could not be had (a token was presented
-//! and could not be checked: a forged token naming an issuer that is down is not a free
-//! attempt) — it reads the [`AuthError`] that every tokengate rejection carries in its
-//! response extensions. After `max_failures` failures within `window` (a [governor] GCRA
-//! bucket), the client's next requests are answered `429 Too Many Requests` with
-//! `Retry-After`, **without running the inner service, so without any crypto**. The
-//! client regains one attempt every `window / max_failures`, and all of them after
-//! `window`. Requests without a token, successful requests, and refusals raised by an
-//! extractor after the token verified (marked [`RaisedByExtractor`], e.g. claims that do
-//! not fit the handler's type) never count.
+//! the requests that the auth layer refused as `invalid_token` or `invalid_request` — it
+//! reads the [`AuthError`] that every tokengate rejection carries in its response
+//! extensions. After `max_failures` failures within `window` (a [governor] GCRA bucket),
+//! the client's next requests are answered `429 Too Many Requests` with `Retry-After`,
+//! **without running the inner service, so without any crypto**. The client regains one
+//! attempt every `window / max_failures`, and all of them after `window`. Requests without
+//! a token, successful requests, and refusals raised by an extractor after the token
+//! verified (marked [`RaisedByExtractor`], e.g. claims that do not fit the handler's type)
+//! never count.
+//!
+//! **A 503 because the signing keys could not be had (`KeysUnavailable`) does not count**
+//! either: during an outage of the identity provider every client gets it, legitimate ones
+//! included, and counting it would lock them all out once the provider is back. A flood of
+//! forged tokens during an outage is bounded by the key cache instead: tokengate-jwks's
+//! `JwksCache` fetches at most once per cooldown for all callers together (an unknown
+//! `kid` included) and serves its last good keys meanwhile, and its `Issuers` loads issuers
+//! in bounded number and rate, each failed issuer at most once per failure cooldown. A
+//! custom `KeyResolver` must bound its own fetches likewise.
 //!
 //! The client is identified by [`ClientKey`]: by default [`PeerAddr`], the address in the
 //! [`ClientAddr`] request extension. **With axum**, use `tokengate_axum::ConnectInfoKey`
@@ -21,10 +28,13 @@
 //! (only then: the header is otherwise set by the client). IPv6 clients are grouped by
 //! their /64 prefix.
 //!
-//! **Requests whose client cannot be identified share one bucket**: they are limited
-//! together, not let through unlimited, and a warning is logged once so that a missing
-//! client key does not go unnoticed. [`FailureRateLimitLayer::allow_unidentified`] turns
-//! that off. At most [`MAX_BLOCKED_CLIENTS`] clients are tracked as blocked at a time;
+//! **Requests whose client cannot be identified are not limited**, and an error is logged
+//! once per layer ("no client key: rate limiting is off for these requests"), so that a
+//! missing client key does not go unnoticed: with the default [`PeerAddr`] under axum,
+//! hyper or tonic (none of which inserts [`ClientAddr`]), that is every request. They are
+//! not put into one shared bucket by default, because any anonymous client could spend
+//! it and get everyone a 429; [`FailureRateLimitLayer::limit_unidentified`] opts into that
+//! shared bucket. At most [`MAX_BLOCKED_CLIENTS`] clients are tracked as blocked at a time;
 //! when a distributed attack reaches that bound, the blocks that end soonest are dropped
 //! first (those clients are blocked again on their next failure).
 //!
@@ -84,8 +94,9 @@ pub struct ClientAddr(pub SocketAddr);
 /// Identifies the client of a request. Implemented by [`PeerAddr`], [`ForwardedFor`] and
 /// every `Fn(&RequestHead<'_>) -> Option<IpAddr> + Clone + Send + Sync + 'static`.
 pub trait ClientKey: Clone + Send + Sync + 'static {
-    /// The client's address, or `None` when unknown (the request then goes into the
-    /// shared bucket of unidentified clients; see the [module docs](self)).
+    /// The client's address, or `None` when unknown (the request is then not limited,
+    /// unless the layer was told to [`limit_unidentified`](FailureRateLimitLayer::limit_unidentified);
+    /// see the [module docs](self)).
     fn client_ip(&self, request: &RequestHead<'_>) -> Option<IpAddr>;
 }
 
@@ -100,7 +111,7 @@ where
 
 /// The address in the [`ClientAddr`] extension. axum does not insert that extension:
 /// with axum use `tokengate_axum::ConnectInfoKey` (or a closure reading
-/// `ConnectInfo<SocketAddr>`), else every request is unidentified.
+/// `ConnectInfo<SocketAddr>`), else every request is unidentified (and not limited).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PeerAddr;
 
@@ -167,12 +178,12 @@ fn normalize(ip: IpAddr) -> IpAddr {
 }
 
 /// Whether a refusal counts as a failed attempt: a presented credential that was bad
-/// (400, 401 other than a missing token), or that could not be checked because the keys
-/// were unavailable (503).
+/// (400, 401 other than a missing token). A 503 because the keys were unavailable does
+/// not count: an outage of the identity provider must not lock clients out (see the
+/// [module docs](self)).
 pub fn counts_as_failure(error: &AuthError) -> bool {
     match error.kind() {
-        ErrorKind::MissingToken => false,
-        ErrorKind::KeysUnavailable => true,
+        ErrorKind::MissingToken | ErrorKind::KeysUnavailable => false,
         _ => matches!(error.status(), 400 | 401),
     }
 }
@@ -267,18 +278,19 @@ impl Limiter {
         }
     }
 
-    /// Says once per limiter that some client could not be identified.
+    /// Says once per limiter that some client could not be identified: an error when
+    /// such requests are not limited (the default), a warning when they share a bucket.
     pub(crate) fn warn_unidentified(&self, limited: bool) {
         if !self.warned_unidentified.swap(true, Ordering::Relaxed) {
             if limited {
                 tracing::warn!(
-                    "tokengate: the failure rate limiter could not identify a client (no ClientAddr extension? \
-                     with axum use tokengate_axum::ConnectInfoKey); such requests share one bucket"
+                    "tokengate: no client key: requests whose client cannot be identified share one failure \
+                     bucket (limit_unidentified); use tokengate_axum::ConnectInfoKey / ForwardedFor"
                 );
             } else {
-                tracing::warn!(
-                    "tokengate: the failure rate limiter could not identify a client (no ClientAddr extension? \
-                     with axum use tokengate_axum::ConnectInfoKey); such requests are not limited"
+                tracing::error!(
+                    "tokengate: no client key: rate limiting is off for these requests; use \
+                     tokengate_axum::ConnectInfoKey / ForwardedFor (or insert the ClientAddr extension)"
                 );
             }
         }
@@ -420,7 +432,7 @@ mod tests {
     fn what_counts_as_a_failure() {
         assert!(counts_as_failure(&AuthError::new(ErrorKind::InvalidSignature)));
         assert!(counts_as_failure(&AuthError::new(ErrorKind::InvalidRequest)));
-        assert!(counts_as_failure(&AuthError::new(ErrorKind::KeysUnavailable)));
+        assert!(!counts_as_failure(&AuthError::new(ErrorKind::KeysUnavailable)));
         assert!(!counts_as_failure(&AuthError::new(ErrorKind::MissingToken)));
         assert!(!counts_as_failure(&AuthError::new(ErrorKind::InsufficientScope)));
         assert!(!counts_as_failure(&AuthError::new(ErrorKind::RateLimited)));
