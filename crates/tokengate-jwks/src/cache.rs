@@ -43,6 +43,14 @@ pub(crate) fn after(now: Instant, d: Duration) -> Instant {
     now.checked_add(d).or_else(|| now.checked_add(MAX_DURATION)).unwrap_or(now)
 }
 
+/// When keys confirmed by a successful fetch stop serving unless a later fetch succeeds:
+/// `max_stale` after the next regular fetch, due at `due`, has had `fetch_timeout` to
+/// finish. `None` (never) when no regular fetch is ever due: `interval`, the regular
+/// interval, is [`MAX_DURATION`] ("never").
+pub(crate) fn stale_deadline(config: &Config, due: Instant, interval: Duration) -> Option<Instant> {
+    (interval < MAX_DURATION).then(|| after(after(due, config.fetch_timeout), config.max_stale))
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) refresh_interval: Duration,
@@ -124,7 +132,9 @@ pub(crate) struct Outcome {
 }
 
 /// Refresh-side state. Every writer of `current` holds this lock, so a deny and a new
-/// key set are serialized. Never held across an await; never taken by `resolve`.
+/// key set are serialized. Never held across an await. `resolve` takes it only on the
+/// lookup that first finds the keys past their stale deadline (in `Shared::expire`);
+/// once they are marked unavailable, lookups no longer take it.
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     /// The highest fetch sequence number asked for.
@@ -162,9 +172,10 @@ pub(crate) struct Shared {
     unknown_kids: AtomicU64,
     /// When the cache was built: the origin of `stale_after`.
     epoch: Instant,
-    /// Milliseconds after `epoch` at which the keys are older than `max_stale`. Checked
-    /// by `resolve` itself, so the bound holds even when the refresh task is stuck in a
-    /// fetch or gone with its runtime.
+    /// Milliseconds after `epoch` at which the keys stop serving ([`stale_deadline`] of
+    /// the last successful fetch; `u64::MAX`: never). Checked by `resolve` itself, so the
+    /// bound holds even when the refresh task is stuck in a fetch or gone with its
+    /// runtime.
     stale_after: AtomicU64,
     _stop: oneshot::Sender<()>,
 }
@@ -177,11 +188,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 ///
 /// A lookup is two atomic loads, a clock read (the `max_stale` deadline, checked on every
 /// lookup so that it holds even when the refresh task cannot run) and one hash lookup:
-/// no lock, no await, no allocation.
+/// no await, no allocation, and no lock, except on the one lookup that finds the keys
+/// past that deadline and marks them unavailable.
 /// A background task (spawned by [`JwksCacheBuilder::build`] on the current tokio
 /// runtime, stopped when the last clone is dropped) refreshes the keys on an interval
 /// that honours `Cache-Control: max-age` within bounds, retries failures with jittered
-/// exponential backoff, and keeps serving the last good keys for up to `max_stale`.
+/// exponential backoff, and keeps serving the last good keys for up to `max_stale` after
+/// a refresh was due (see [`JwksCacheBuilder::max_stale`]).
 ///
 /// An unknown `kid` causes one refresh for all concurrent callers, at most once per
 /// cooldown; a `kid` still unknown after a refresh that started after it was asked for
@@ -265,9 +278,23 @@ impl JwksCacheBuilder {
     }
 
     /// How long the last good keys keep serving while fetches fail (default 24 h);
-    /// after that, verifications fail with `KeysUnavailable`. Enforced on every lookup,
-    /// even when the refresh task is stuck or stopped. Like every duration setting, at
-    /// most [`MAX_DURATION`] (longer values are shortened).
+    /// after that, verifications fail with `KeysUnavailable` until a fetch succeeds.
+    ///
+    /// The time counts from when the keys should have been refreshed: the next regular
+    /// refresh after the last successful fetch is due, plus
+    /// [`fetch_timeout`](Self::fetch_timeout) for it to finish. It is thus independent
+    /// of the refresh interval: any `max_stale` above zero, even one shorter than the
+    /// refresh interval or the source's `Cache-Control: max-age`, causes no gap while
+    /// fetches succeed; it only bounds how long failed (or missing) refreshes are
+    /// bridged. When no regular refresh is ever due (`refresh_interval` and
+    /// `max_refresh_interval` both "never", `Duration::MAX`) the keys never go stale.
+    /// Failed fetches are retried with [`retry_backoff`](Self::retry_backoff); a
+    /// `max_stale` shorter than those delays leaves fewer retries before the keys stop.
+    ///
+    /// Enforced on every lookup, even when the refresh task is stuck or stopped: the keys
+    /// then stop serving `max_stale` after the refresh was due and should have finished.
+    /// Like every duration setting, at most [`MAX_DURATION`] (longer values are
+    /// shortened).
     pub fn max_stale(mut self, max_stale: Duration) -> Self {
         self.config.max_stale = max_stale;
         self
@@ -355,7 +382,7 @@ impl JwksCacheBuilder {
             stale_after: AtomicU64::new(0),
             _stop: stop_tx,
         });
-        shared.confirmed(now);
+        shared.confirmed(schedule.stale_at());
         let task = refresh::run(Arc::downgrade(&shared), Arc::clone(&shared.wake), stop_rx, done_tx, schedule);
         runtime.spawn(task);
         Ok(JwksCache { shared })
@@ -429,32 +456,35 @@ fn log_changes(name: &str, old: &KeySet, new: &KeySet) {
 }
 
 impl Shared {
-    /// Publishes a fetched set (called by the refresh task).
-    pub(crate) fn apply(&self, fetched: Fetched) -> Result<(), JwksError> {
+    /// Publishes a fetched set (called by the refresh task); on success the keys serve
+    /// until `stale_at` ([`stale_deadline`]; `None`: never) unless a later fetch succeeds.
+    pub(crate) fn apply(&self, fetched: Fetched, stale_at: Option<Instant>) -> Result<(), JwksError> {
         let mut control = lock(&self.control);
         let generation = fetched.keys.generation();
         let old = self.current.load();
         if generation == control.source_generation && !old.unavailable {
-            self.confirmed(Instant::now());
+            self.confirmed(stale_at);
             return Ok(());
         }
         let keys = prepare(&self.name, self.issuer.as_deref(), &control.denied, fetched.keys.clone(), &fetched)?;
         log_changes(&self.name, &old.keys, &keys);
         control.source_generation = generation;
         // The new deadline before the new keys: a lookup never sees fresh keys as stale.
-        self.confirmed(Instant::now());
+        self.confirmed(stale_at);
         self.current.store(Arc::new(Current { keys, unavailable: false }));
         Ok(())
     }
 
-    /// The source confirmed the keys at `now`: they serve until `now + max_stale`.
-    fn confirmed(&self, now: Instant) {
-        let deadline = now.saturating_duration_since(self.epoch).saturating_add(self.config.max_stale);
-        let millis = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
+    /// The source confirmed the keys: they serve until `stale_at` (`None`: for good).
+    fn confirmed(&self, stale_at: Option<Instant>) {
+        let millis = stale_at.map_or(u64::MAX, |at| {
+            u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
+        });
         self.stale_after.store(millis, Ordering::Release);
     }
 
-    /// Whether the keys are older than `max_stale` at `now`.
+    /// Whether the keys are past their stale deadline at `now`: not refreshed within
+    /// `max_stale` after a refresh was due.
     fn past_max_stale(&self, now: Instant) -> bool {
         let elapsed = u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
         elapsed >= self.stale_after.load(Ordering::Acquire)
@@ -466,15 +496,18 @@ impl Shared {
         self.mark_unavailable_locked(&control);
     }
 
-    /// Called by a lookup that found the keys past `max_stale` while the refresh task
-    /// has not marked them (stuck in a fetch, or stopped): marks them, unless fresh keys
-    /// arrived meanwhile. Returns whether they are unavailable.
+    /// Called by a lookup that found the keys past their stale deadline while the
+    /// refresh task has not marked them (late, stuck in a fetch, or stopped): marks them,
+    /// unless fresh keys arrived meanwhile, and asks the task for a fetch (joining the one
+    /// in flight, if any), so keys come back as soon as the task can run one. Returns
+    /// whether they are unavailable.
     fn expire(&self) -> bool {
-        let control = lock(&self.control);
+        let mut control = lock(&self.control);
         if !self.past_max_stale(Instant::now()) {
             return false;
         }
         self.mark_unavailable_locked(&control);
+        self.join(&mut control);
         true
     }
 
@@ -482,7 +515,7 @@ impl Shared {
         let old = self.current.load_full();
         if !old.unavailable {
             tracing::error!(source = %self.name, max_stale = ?self.config.max_stale,
-                "keys are older than max_stale; verifications fail with KeysUnavailable");
+                "keys not refreshed within max_stale; verifications fail with KeysUnavailable");
             self.current.store(Arc::new(Current { keys: old.keys.clone(), unavailable: true }));
         }
     }
@@ -646,9 +679,8 @@ impl KeyResolver for JwksCache {
         // The deadline is also checked here, not only by the refresh task, so the bound
         // holds while the task is stuck in a fetch or gone with its runtime.
         if current.unavailable || (shared.past_max_stale(Instant::now()) && shared.expire()) {
-            return Err(
-                AuthError::with_detail(ErrorKind::KeysUnavailable, "keys are older than max_stale").retry_after(5)
-            );
+            return Err(AuthError::with_detail(ErrorKind::KeysUnavailable, "keys were not refreshed within max_stale")
+                .retry_after(5));
         }
         if let (Some(bound), Some(iss)) = (shared.issuer.as_deref(), query.issuer)
             && bound != iss

@@ -8,7 +8,8 @@ use tokengate_core::ConfigError;
 ///
 /// These errors live on the refresh side only; a verification never returns one (it
 /// returns [`tokengate_core::AuthError`] with [`tokengate_core::ErrorKind::KeysUnavailable`]
-/// once the last good keys are older than `max_stale`). Messages never contain key material.
+/// once the last good keys were not refreshed within `max_stale` after a refresh was
+/// due). Messages never contain key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JwksError {

@@ -38,7 +38,8 @@ pub struct Health {
     /// Whether the keys served are no longer confirmed by the source (the last fetch
     /// failed), while still within `max_stale`.
     pub serving_stale: bool,
-    /// Whether the keys are older than `max_stale`: every verification then fails with
+    /// Whether the keys were not refreshed within `max_stale` after a refresh was due
+    /// (and had `fetch_timeout` to finish): every verification then fails with
     /// `KeysUnavailable`.
     pub unavailable: bool,
     /// Lookups of an unknown `kid` since the cache was built.

@@ -411,7 +411,11 @@ impl Dynamic {
         let now = Instant::now();
         let mut loads = lock(&d.loads);
         let mut done = match loads.pending.get(issuer) {
-            Some(rx) => rx.clone(),
+            Some(rx) => {
+                let rx = rx.clone();
+                drop(loads);
+                rx
+            }
             None => {
                 if d.admit(&loads, issuer, now).is_err() {
                     // Refused (cooldown, too many loads): the retried lookup answers
@@ -422,15 +426,22 @@ impl Dynamic {
                 loads.failed.remove(issuer);
                 let (tx, rx) = watch::channel(false);
                 loads.pending.insert(issuer.to_owned(), rx.clone());
-                let weak = Arc::downgrade(inner);
-                runtime.spawn(create(weak, issuer.to_owned(), tx));
+                // The guard exists before the load is spawned, so it frees the slot even
+                // if `spawn` drops the future unpolled (its runtime shutting down). It
+                // takes `loads` when dropped: the lock is released before `spawn`.
+                let loading =
+                    Loading { inner: Arc::downgrade(inner), issuer: issuer.to_owned(), done: tx, failed: true };
+                drop(loads);
+                runtime.spawn(create(loading));
                 if !d.sweeper.swap(true, Ordering::Relaxed) {
-                    runtime.spawn(sweep(Arc::downgrade(inner), d.idle / SWEEPS_PER_IDLE));
+                    // Like `loading`, built before `spawn`: if the sweep is dropped (now or
+                    // with its runtime), the next load starts another.
+                    let sweeping = Sweeping(Arc::downgrade(inner));
+                    runtime.spawn(sweep(sweeping, d.idle / SWEEPS_PER_IDLE));
                 }
                 rx
             }
         };
-        drop(loads);
         Some(Box::pin(async move {
             let _ = done.wait_for(|finished| *finished).await;
         }))
@@ -485,9 +496,10 @@ impl Dynamic {
     }
 }
 
-/// Ends a load however [`create`] ends, finished or dropped (its runtime shut down): the
-/// issuer leaves `pending`, so it never holds a slot of `max_pending_loads` for good, a
-/// failure is recorded, and whoever waits is woken.
+/// Ends a load however [`create`] ends, finished or dropped (its runtime shut down, even
+/// before it was first polled): the issuer leaves `pending`, so it never holds a slot of
+/// `max_pending_loads` for good, a failure is recorded, and whoever waits is woken. Built
+/// by [`Dynamic::load`] before the load is spawned; its drop takes the `loads` lock.
 struct Loading {
     inner: Weak<Inner>,
     issuer: String,
@@ -510,9 +522,8 @@ impl Drop for Loading {
     }
 }
 
-async fn create(inner: Weak<Inner>, issuer: String, done: watch::Sender<bool>) {
-    let mut loading = Loading { inner: inner.clone(), issuer, done, failed: true };
-    let Some(strong) = inner.upgrade() else { return };
+async fn create(mut loading: Loading) {
+    let Some(strong) = loading.inner.upgrade() else { return };
     let Inner::Dynamic(d) = &*strong else { return };
     let issuer = loading.issuer.clone();
     let built = match d.registry.builder(&issuer) {
@@ -538,7 +549,22 @@ async fn create(inner: Weak<Inner>, issuer: String, done: watch::Sender<bool>) {
     drop(strong);
 }
 
-async fn sweep(inner: Weak<Inner>, every: Duration) {
+/// Clears `Dynamic::sweeper` however [`sweep`] ends, so a sweep dropped with its runtime
+/// does not keep idle issuers (and the ticks that age them) from ever being swept again.
+struct Sweeping(Weak<Inner>);
+
+impl Drop for Sweeping {
+    fn drop(&mut self) {
+        if let Some(strong) = self.0.upgrade()
+            && let Inner::Dynamic(d) = &*strong
+        {
+            d.sweeper.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
+async fn sweep(sweeping: Sweeping, every: Duration) {
+    let inner = &sweeping.0;
     let every = every.max(Duration::from_millis(1));
     let mut interval = tokio::time::interval(every);
     interval.tick().await;

@@ -10,9 +10,9 @@
 //!   clock read (the `max_stale` deadline) and a hash lookup. A background task refreshes the keys (honouring
 //!   `Cache-Control: max-age` within bounds, retrying with jittered backoff); an unknown
 //!   `kid` causes at most one refresh per cooldown for all callers together; on failure
-//!   the last good keys keep serving up to `max_stale`, then verifications fail with
-//!   `KeysUnavailable`. [`JwksCache::deny_kid`] drops a compromised key at once;
-//!   [`JwksCache::health`] feeds a readiness probe.
+//!   the last good keys keep serving up to `max_stale` past the refresh that was due,
+//!   then verifications fail with `KeysUnavailable`. [`JwksCache::deny_kid`] drops a
+//!   compromised key at once; [`JwksCache::health`] feeds a readiness probe.
 //! - [`Issuers`]: many issuers, each with its own cache and keys bound to it, in a static
 //!   map or created on demand for trusted issuers (loads bounded in number and rate).
 //! - [`HttpClient`]: the one HTTP client of the URL and discovery sources: 5 s timeout,

@@ -8,14 +8,16 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::cache::{Config, Outcome, Shared, after, fetch_from};
+use crate::cache::{Config, Outcome, Shared, after, fetch_from, stale_deadline};
 
 /// When to fetch next, and the retry state.
 #[derive(Debug)]
 pub(crate) struct Schedule {
     next_fetch: Instant,
     backoff: Duration,
-    stale_at: Instant,
+    /// When the keys of the last successful fetch stop serving unless another fetch
+    /// succeeds ([`stale_deadline`]); `None`: never (no regular fetch is ever due).
+    stale_at: Option<Instant>,
     failing: bool,
     expired: bool,
 }
@@ -39,26 +41,33 @@ fn spread(d: Duration) -> Duration {
 }
 
 impl Schedule {
+    /// The schedule after a successful fetch at `now`, whose source hinted `hint`.
     pub(crate) fn new(config: &Config, now: Instant, hint: Option<Duration>) -> Schedule {
+        let interval = config.interval(hint);
+        let next_fetch = after(now, spread(interval));
         Schedule {
-            next_fetch: after(now, spread(config.interval(hint))),
+            next_fetch,
             backoff: config.retry_initial,
-            stale_at: after(now, config.max_stale),
+            stale_at: stale_deadline(config, next_fetch, interval),
             failing: false,
             expired: false,
         }
     }
 
-    fn next_wake(&self) -> Instant {
-        if self.failing && !self.expired { self.next_fetch.min(self.stale_at) } else { self.next_fetch }
+    /// The stale deadline of the keys of the last successful fetch.
+    pub(crate) fn stale_at(&self) -> Option<Instant> {
+        self.stale_at
     }
 
-    fn succeeded(&mut self, config: &Config, now: Instant, hint: Option<Duration>) {
-        self.next_fetch = after(now, spread(config.interval(hint)));
-        self.backoff = config.retry_initial;
-        self.stale_at = after(now, config.max_stale);
-        self.failing = false;
-        self.expired = false;
+    fn past_stale(&self, now: Instant) -> bool {
+        self.stale_at.is_some_and(|at| now >= at)
+    }
+
+    fn next_wake(&self) -> Instant {
+        match self.stale_at {
+            Some(stale_at) if self.failing && !self.expired => self.next_fetch.min(stale_at),
+            _ => self.next_fetch,
+        }
     }
 
     fn failed(&mut self, config: &Config, now: Instant) {
@@ -105,7 +114,7 @@ pub(crate) async fn run(
                 done.send_replace(Outcome { seq, result });
             }
             None => {
-                if schedule.failing && !schedule.expired && now >= schedule.stale_at {
+                if schedule.failing && !schedule.expired && schedule.past_stale(now) {
                     schedule.expired = true;
                     shared.mark_unavailable();
                 }
@@ -117,19 +126,24 @@ pub(crate) async fn run(
 async fn fetch_once(shared: &Shared, schedule: &mut Schedule) -> Result<(), crate::JwksError> {
     let config = &shared.config;
     let fetched = fetch_from(&*shared.source, config.fetch_timeout).await;
-    let hint = fetched.as_ref().ok().and_then(|f| f.refresh_in);
-    let result = fetched.and_then(|f| shared.apply(f));
     let now = Instant::now();
+    // On success, the next schedule and its stale deadline, published with the keys.
+    let result = fetched.and_then(|f| {
+        let next = Schedule::new(config, now, f.refresh_in);
+        shared.apply(f, next.stale_at)?;
+        Ok(next)
+    });
     let mut health = shared.health.lock().unwrap_or_else(PoisonError::into_inner);
-    match &result {
-        Ok(()) => {
+    match result {
+        Ok(next) => {
             if health.consecutive_failures > 0 {
                 tracing::info!(source = %shared.name, failures = health.consecutive_failures, "key fetch recovered");
             }
             health.consecutive_failures = 0;
             health.last_success = Some(SystemTime::now());
             health.last_success_at = now;
-            schedule.succeeded(config, now, hint);
+            *schedule = next;
+            Ok(())
         }
         Err(error) => {
             health.consecutive_failures = health.consecutive_failures.saturating_add(1);
@@ -140,11 +154,11 @@ async fn fetch_once(shared: &Shared, schedule: &mut Schedule) -> Result<(), crat
             tracing::warn!(source = %shared.name, %error, failures = health.consecutive_failures,
                 serving_stale_for = ?stale_for, "key fetch failed; serving the last good keys");
             drop(health);
-            if now >= schedule.stale_at {
+            if schedule.past_stale(now) {
                 schedule.expired = true;
                 shared.mark_unavailable();
             }
+            Err(error)
         }
     }
-    result
 }

@@ -88,7 +88,11 @@ async fn max_stale_expiry_fails_with_keys_unavailable_then_recovers() {
     assert!(health.consecutive_failures >= 3, "retries with backoff: {health:?}");
     assert!(health.key_set_age >= Duration::from_secs(30));
 
-    tokio::time::sleep(Duration::from_secs(31)).await;
+    // max_stale counts from when the refresh was due (9-10 s) and had its fetch_timeout
+    // (15 s) to finish: the keys serve until 84-85 s.
+    tokio::time::sleep(Duration::from_secs(53)).await;
+    v.verify(&k1.token(ISS)).unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let err = v.verify(&k1.token(ISS)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
     assert_eq!(err.status(), 503);
@@ -270,11 +274,17 @@ async fn max_stale_holds_while_the_refresh_task_is_stuck_in_a_fetch() {
     let v = verifier(cache.clone());
     gate.send_replace(false);
 
-    // The regular refresh starts within 10 s and hangs: the task cannot mark the keys.
+    // The regular refresh starts within 10 s and hangs; it times out after 24 h, and its
+    // retry hangs again: the task cannot mark the keys.
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert_eq!(state.fetches(), 2);
     v.verify(&k1.token(ISS)).unwrap();
-    tokio::time::sleep(Duration::from_secs(31)).await;
+    // The keys serve until max_stale after the refresh was due (9-10 s) and should have
+    // finished (fetch_timeout): 24 h + 69-70 s.
+    tokio::time::sleep(Duration::from_secs(24 * 3600 + 38)).await;
+    assert_eq!(state.fetches(), 3, "the retry hangs");
+    v.verify(&k1.token(ISS)).unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let err = v.verify(&k1.token(ISS)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
     assert_eq!(err.retry_after_secs(), Some(5));
@@ -300,13 +310,127 @@ fn max_stale_holds_after_the_refresh_task_is_gone() {
     paused.block_on(async {
         let v = verifier(cache.clone());
         v.verify(&k1.token(ISS)).unwrap();
-        tokio::time::advance(Duration::from_secs(61)).await;
+        // The keys serve until max_stale after the refresh due at 270-300 s (the default
+        // interval) has had its fetch_timeout (15 s): 345-375 s.
+        tokio::time::advance(Duration::from_secs(344)).await;
+        v.verify(&k1.token(ISS)).unwrap();
+        tokio::time::advance(Duration::from_secs(32)).await;
         let err = v.verify(&k1.token(ISS)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
         assert_eq!(err.status(), 503);
         assert!(cache.health().unavailable);
         assert_eq!(cache.refresh_now().await.unwrap_err(), JwksError::Stopped);
     });
+}
+
+#[test]
+fn a_lookup_past_the_deadline_asks_the_refresh_task_for_a_fetch() {
+    let k1 = TestKey::new("k1");
+    let (source, state, _) = scripted(&[&k1]);
+    // The refresh task runs on its own thread, on the real clock: its next regular fetch
+    // is minutes away.
+    let tasks = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let cache = tasks.block_on(JwksCache::builder(source).max_stale(Duration::from_secs(60)).build()).unwrap();
+    assert_eq!(state.fetches(), 1);
+    // A lookup whose clock is past the deadline (the task is late): the keys stop
+    // serving, and the task is asked for a fetch at once rather than at its next wake.
+    let paused = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+    paused.block_on(async {
+        tokio::time::advance(Duration::from_secs(400)).await;
+        let err = verifier(cache.clone()).verify(&k1.token(ISS)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    });
+    for _ in 0..500 {
+        if cache.health().is_ready() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(state.fetches(), 2);
+    // Read on the real clock, as the task's fetch was: the keys serve again.
+    assert!(cache.health().is_ready(), "{:?}", cache.health());
+    verifier(cache.clone()).verify(&k1.token(ISS)).unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cache_that_never_refreshes_keeps_serving_past_max_stale() {
+    let k1 = TestKey::new("k1");
+    let (source, state, _) = scripted(&[&k1]);
+    // No regular refresh, ever; max_stale is the default 24 h.
+    let cache = JwksCache::builder(source)
+        .refresh_interval(Duration::MAX)
+        .max_refresh_interval(Duration::MAX)
+        .build()
+        .await
+        .unwrap();
+    let v = verifier(cache.clone());
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+        v.verify(&k1.token(ISS)).unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(5 * 365 * 24 * 3600)).await;
+    v.verify(&k1.token(ISS)).unwrap();
+    let health = cache.health();
+    assert!(health.is_ready() && !health.serving_stale && !health.unavailable, "{health:?}");
+    assert_eq!(state.fetches(), 1, "never refreshed");
+}
+
+/// A source that answers like [`Scripted`], with a `Cache-Control: max-age` hint.
+struct Hinted {
+    state: Arc<State>,
+    max_age: Duration,
+}
+
+impl KeySource for Hinted {
+    fn fetch(&self) -> FetchFuture<'_> {
+        self.state.fetches.fetch_add(1, Ordering::SeqCst);
+        let result = self.state.keys.lock().unwrap().clone().map(|k| Fetched::new(k).refresh_in(Some(self.max_age)));
+        Box::pin(async move { result })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_stale_shorter_than_the_refresh_interval_causes_no_gap() {
+    let k1 = TestKey::new("k1");
+    let (source, state, _) = scripted(&[&k1]);
+    let cache = JwksCache::builder(source)
+        .refresh_interval(Duration::from_secs(60))
+        .min_refresh_interval(Duration::from_secs(1))
+        .max_stale(Duration::from_secs(5))
+        .build()
+        .await
+        .unwrap();
+    let v = verifier(cache.clone());
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        v.verify(&k1.token(ISS)).unwrap();
+        assert!(cache.health().is_ready());
+    }
+    assert!(state.fetches() >= 10, "refreshed every minute: {}", state.fetches());
+
+    // Fetches fail from now on: the keys stop serving max_stale after the refresh that
+    // was due (within a minute) had its fetch_timeout (15 s) to finish.
+    state.fail();
+    tokio::time::sleep(Duration::from_secs(81)).await;
+    assert_eq!(v.verify(&k1.token(ISS)).unwrap_err().kind(), ErrorKind::KeysUnavailable);
+    state.serve(&[&k1]);
+    cache.refresh_now().await.unwrap();
+    v.verify(&k1.token(ISS)).unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_stale_shorter_than_the_max_age_hint_causes_no_gap() {
+    let k1 = TestKey::new("k1");
+    let (scripted, state, _) = scripted(&[&k1]);
+    let source = Hinted { state: Arc::clone(&scripted.state), max_age: Duration::from_secs(120) };
+    let cache = JwksCache::builder(source).max_stale(Duration::from_secs(10)).build().await.unwrap();
+    let v = verifier(cache.clone());
+    for _ in 0..1200 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        v.verify(&k1.token(ISS)).unwrap();
+    }
+    assert!(state.fetches() >= 10, "refreshed every 2 minutes: {}", state.fetches());
+    assert!(cache.health().is_ready());
 }
 
 #[tokio::test(start_paused = true)]

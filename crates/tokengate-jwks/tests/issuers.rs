@@ -385,6 +385,62 @@ fn a_load_dropped_with_its_runtime_frees_its_slot() {
     });
 }
 
+#[test]
+fn a_load_dropped_before_its_first_poll_frees_its_slot() {
+    let k = TestKey::new("k");
+    let started = Arc::new(AtomicUsize::new(0));
+    let (_release, rx) = tokio::sync::watch::channel(true);
+    let issuers =
+        Issuers::dynamic(Hanging { started: Arc::clone(&started), release: rx }).max_pending_loads(1).build().unwrap();
+    let query = |issuer| KeyQuery { kid: Some("h"), alg: Algorithm::HS256, issuer: Some(issuer) };
+    let first = tenant(1);
+    let other = tenant(2);
+    // A runtime shutting down: `spawn` drops the load's future without polling it.
+    let gone = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let handle = gone.handle().clone();
+    drop(gone);
+    let load = {
+        let _entered = handle.enter();
+        issuers.refresh_unknown(&query(&first)).expect("a load is started")
+    };
+    assert_eq!(started.load(Ordering::SeqCst), 0, "never polled");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        // Its waiters are woken; the slot is free again and the issuer cools down.
+        load.await;
+        let err = issuers.resolve(&query(&first)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::KeysUnavailable, "cooling down: {err:?}");
+        assert_eq!(issuers.resolve(&query(&other)).unwrap_err().kind(), ErrorKind::UnknownKey, "a slot is free");
+        let v = verifier(issuers.clone());
+        assert_eq!(kind_of(&v, &k.token(&other)).await.kind(), ErrorKind::UnknownKey, "loaded; kid unknown");
+        assert_eq!(issuers.loaded(), vec![other.clone()]);
+    });
+}
+
+#[test]
+fn a_sweep_dropped_with_its_runtime_is_started_again_by_the_next_load() {
+    let k = TestKey::new("k");
+    let built = Arc::new(AtomicUsize::new(0));
+    let issuers = Issuers::dynamic(Tenants { keys: set(&k), built: Arc::clone(&built) })
+        .idle_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let v = verifier(issuers.clone());
+    let paused = || tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+    // The first load starts the sweep of idle issuers; it ends with its runtime.
+    let first = paused();
+    first.block_on(async { v.verify_async::<serde_json::Value>(&k.token(A)).await.unwrap() });
+    drop(first);
+    let second = paused();
+    second.block_on(async {
+        v.verify_async::<serde_json::Value>(&k.token(B)).await.unwrap();
+        assert_eq!(issuers.loaded().len(), 2);
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert!(issuers.loaded().is_empty(), "idle issuers are dropped: {:?}", issuers.loaded());
+    });
+    assert_eq!(built.load(Ordering::SeqCst), 2);
+}
+
 /// A `Write` into a shared buffer, for capturing tracing output.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
