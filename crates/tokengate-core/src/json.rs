@@ -238,13 +238,6 @@ impl<'de> Visitor<'de> for StrField {
     otherwise!(seq 2 => Field::Invalid);
 }
 
-impl<'de> DeserializeSeed<'de> for StrField {
-    type Value = Field<String>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
 /// Reads a string member, borrowed from the input when it has no escapes.
 pub(crate) struct CowStrField;
 
@@ -266,13 +259,6 @@ impl<'de> Visitor<'de> for CowStrField {
     otherwise!(unit => Field::Invalid);
     otherwise!(map 2 => Field::Invalid);
     otherwise!(seq 2 => Field::Invalid);
-}
-
-impl<'de> DeserializeSeed<'de> for CowStrField {
-    type Value = Field<Cow<'de, str>>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
 }
 
 /// Reads an array of strings (or a single string, when `single` allows it).
@@ -299,13 +285,6 @@ impl<'de> Visitor<'de> for StrListElem {
     otherwise!(seq 3 => None);
 }
 
-impl<'de> DeserializeSeed<'de> for StrListElem {
-    type Value = Option<String>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
 impl<'de> Visitor<'de> for StrListField {
     type Value = Field<Vec<String>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -330,13 +309,6 @@ impl<'de> Visitor<'de> for StrListField {
             }
         }
         Ok(if ok { Field::Valid(out) } else { Field::Invalid })
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for StrListField {
-    type Value = Field<Vec<String>>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
     }
 }
 
@@ -376,13 +348,6 @@ impl<'de> Visitor<'de> for DateField {
     otherwise!(seq 2 => Field::Invalid);
 }
 
-impl<'de> DeserializeSeed<'de> for DateField {
-    type Value = Field<i64>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
 /// Reads a boolean member.
 pub(crate) struct BoolField;
 
@@ -403,12 +368,19 @@ impl<'de> Visitor<'de> for BoolField {
     otherwise!(seq 2 => Field::Invalid);
 }
 
-impl<'de> DeserializeSeed<'de> for BoolField {
-    type Value = Field<bool>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
+/// `DeserializeSeed` for visitors that read any JSON value (`deserialize_any`).
+macro_rules! seed_from_visitor {
+    ($($visitor:ty),* $(,)?) => {$(
+        impl<'de> DeserializeSeed<'de> for $visitor {
+            type Value = <$visitor as Visitor<'de>>::Value;
+            fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+    )*};
 }
+
+seed_from_visitor!(StrField, CowStrField, StrListElem, StrListField, DateField, BoolField);
 
 /// Describes a serde_json error without quoting the input (which may hold key material):
 /// its category and position only.

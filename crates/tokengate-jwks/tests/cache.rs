@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{TestKey, verifier};
+use common::{Captured, TestKey, verifier};
 use tokengate_core::{Algorithm, ErrorKind, Key, KeyQuery, KeyResolver, KeySet};
 use tokengate_jwks::{FetchFuture, Fetched, JwksCache, JwksError, KeySource};
 
@@ -602,20 +602,6 @@ async fn health_reports_the_unknown_kid_rate() {
     let health = cache.health();
     assert_eq!(health.unknown_kid_total, 50);
     assert!((health.unknown_kid_rate - 5.0).abs() < 0.01, "{}", health.unknown_kid_rate);
-}
-
-/// A `Write` into a shared buffer, for capturing tracing output.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Rotates, fails, recovers and denies a kid, with HMAC keys made of `secret`.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
-use common::{Mode, Server, TestKey, jwks, verifier};
+use common::{Captured, Mode, Server, TestKey, jwks, verifier};
 use tokengate_core::{Algorithm, ErrorKind, Verifier};
 use tokengate_jwks::{
     DiscoveryRegistry, DiscoverySource, HttpClient, Issuers, JwksCache, JwksError, KeySource, UrlSource,
@@ -460,20 +460,6 @@ async fn symmetric_keys_of_a_published_key_set_are_skipped() {
         assert_eq!(err, JwksError::NoUsableKeys { skipped: 1 });
     })
     .await;
-}
-
-/// A `Write` into a shared buffer, for capturing tracing output.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]

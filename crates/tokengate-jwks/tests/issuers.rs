@@ -4,11 +4,11 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{TestKey, verifier};
+use common::{Captured, TestKey, verifier};
 use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeyQuery, KeyResolver, KeySet};
 use tokengate_jwks::{IssuerRegistry, Issuers, JwksCache, JwksCacheBuilder, JwksError};
 
@@ -439,20 +439,6 @@ fn a_sweep_dropped_with_its_runtime_is_started_again_by_the_next_load() {
         assert!(issuers.loaded().is_empty(), "idle issuers are dropped: {:?}", issuers.loaded());
     });
     assert_eq!(built.load(Ordering::SeqCst), 2);
-}
-
-/// A `Write` into a shared buffer, for capturing tracing output.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]

@@ -221,3 +221,17 @@ async fn handle(State((state, hits, requests)): State<AppState>, uri: Uri) -> Re
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
+
+/// A `Write` into a shared buffer, for capturing tracing output.
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
