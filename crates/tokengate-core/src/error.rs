@@ -68,8 +68,20 @@ pub enum ErrorKind {
     InvalidAudience,
     /// The header's `typ` is not the required one.
     InvalidType,
+    /// The token names an issuer that is trusted by pattern but whose keys have never been
+    /// loaded and cannot be loaded now (HTTP 503, gRPC UNAVAILABLE). Unlike
+    /// [`ErrorKind::KeysUnavailable`] it counts as a failed attempt for the failure rate
+    /// limiter: a client flooding tokens that name random issuers is throttled.
+    IssuerUnavailable,
     /// The token has been revoked.
     Revoked,
+    /// Whether the token is revoked cannot be known right now: the revocation mirror is
+    /// stale past its bound (HTTP 503, gRPC UNAVAILABLE; never 401/403).
+    RevocationUnavailable,
+    /// The authorization server says the token is not active (RFC 7662 `active: false`).
+    Inactive,
+    /// The authorization server cannot be asked right now (HTTP 503, gRPC UNAVAILABLE).
+    IntrospectionUnavailable,
     /// The token is valid but lacks a required scope (HTTP 403 `insufficient_scope`).
     InsufficientScope,
     /// The token is valid but a policy forbids this request (HTTP 403).
@@ -116,7 +128,10 @@ impl ErrorKind {
             ErrorKind::InvalidRequest => 400,
             ErrorKind::InsufficientScope | ErrorKind::Forbidden => 403,
             ErrorKind::RateLimited => 429,
-            ErrorKind::KeysUnavailable => 503,
+            ErrorKind::KeysUnavailable
+            | ErrorKind::IssuerUnavailable
+            | ErrorKind::RevocationUnavailable
+            | ErrorKind::IntrospectionUnavailable => 503,
             ErrorKind::Internal => 500,
             _ => 401,
         }
@@ -127,6 +142,9 @@ impl ErrorKind {
         match self {
             ErrorKind::MissingToken
             | ErrorKind::KeysUnavailable
+            | ErrorKind::IssuerUnavailable
+            | ErrorKind::RevocationUnavailable
+            | ErrorKind::IntrospectionUnavailable
             | ErrorKind::Internal
             | ErrorKind::RateLimited
             | ErrorKind::Forbidden => None,
@@ -156,7 +174,7 @@ impl ErrorKind {
             | ErrorKind::CompressedPayload
             | ErrorKind::HeaderKeyMaterial => "the token's header is not accepted",
             ErrorKind::UnknownKey => "the token's signing key is not known",
-            ErrorKind::KeysUnavailable => "signing keys are temporarily unavailable",
+            ErrorKind::KeysUnavailable | ErrorKind::IssuerUnavailable => "signing keys are temporarily unavailable",
             ErrorKind::InvalidSignature => "the token's signature is invalid",
             ErrorKind::MissingClaim => "the token lacks a required claim",
             ErrorKind::InvalidClaim => "the token has an invalid claim",
@@ -169,6 +187,9 @@ impl ErrorKind {
             ErrorKind::InvalidAudience => "the token's audience is not accepted",
             ErrorKind::InvalidType => "the token's type is not accepted",
             ErrorKind::Revoked => "the access token has been revoked",
+            ErrorKind::RevocationUnavailable => "revocation status is temporarily unavailable",
+            ErrorKind::Inactive => "the access token is not active",
+            ErrorKind::IntrospectionUnavailable => "the authorization server is temporarily unavailable",
             ErrorKind::InsufficientScope => "the access token lacks the required scope",
             ErrorKind::Forbidden => "the access token does not permit this request",
             ErrorKind::RateLimited => "too many failed attempts; retry later",
