@@ -55,6 +55,19 @@ pub(crate) fn check_url(url: &str, insecure_http: bool) -> Result<Url, Introspec
     }
 }
 
+/// An error and its sources, for the detail of a log event (reqwest's own message is
+/// often only "error sending request").
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// POSTs a form to the endpoint and reads the reply, at most `max_body` bytes.
 pub(crate) async fn post(
     client: &reqwest::Client,
@@ -75,9 +88,8 @@ pub(crate) async fn post(
         value.set_sensitive(true);
         request = request.header(AUTHORIZATION, value);
     }
-    let transport = |e: reqwest::Error| {
-        unavailable(if e.is_timeout() { "timed out".to_owned() } else { e.without_url().to_string() })
-    };
+    let transport =
+        |e: reqwest::Error| unavailable(if e.is_timeout() { "timed out".to_owned() } else { chain(&e.without_url()) });
     let mut response = request.send().await.map_err(transport)?;
     let status = response.status().as_u16();
     let jwt = response

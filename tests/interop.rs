@@ -1,0 +1,281 @@
+//! Interop with an identity provider we did not write: `oidc-provider` (Node.js), started
+//! from `tests/interop/provider.mjs` on a random loopback port and stopped by its PID.
+//!
+//! Needs Node.js (20 or later) and the provider's packages: `./scripts/test` installs both
+//! (`apt-get install nodejs npm`, then `npm ci` in `tests/interop`). Without them the suite
+//! fails and says so.
+//!
+//! Checked: discovery and JWKS through our cache; the provider's RFC 9068 JWT access token
+//! accepted by the quickstart's router, and refused for another audience; its opaque
+//! token accepted through introspection, then refused once revoked at the provider and
+//! the cache TTL passed; with the provider stopped, JWTs still verify on cached keys while
+//! opaque tokens get 503.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::print_stderr)]
+
+#[allow(dead_code)]
+#[path = "../examples/quickstart.rs"]
+mod quickstart;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use quickstart::{Config, Running};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokengate::core::{ASYMMETRIC_ALGORITHMS, ErrorKind, RemoteVerifier};
+use tokengate::jwks::JwksCache;
+use tokengate::{AuthError, Verifier};
+use tokengate_introspection::{ClientAuth, Introspector};
+use tokio::net::TcpListener;
+
+const JWT_RESOURCE: &str = "https://api.tokengate.test/jwt";
+const OPAQUE_RESOURCE: &str = "https://api.tokengate.test/opaque";
+const CLIENT: (&str, &str) = ("interop-client", "interop-client-secret");
+const RESOURCE_SERVER: (&str, &str) = ("resource-server", "resource-server-secret");
+const HOW_TO_INSTALL: &str = "the interop suite needs Node.js 20+ with npm and the provider's packages: \
+     run ./scripts/test, or `apt-get install -y nodejs npm && (cd tests/interop && npm ci)`";
+
+/// The provider process; killed (by its PID) when dropped.
+struct Provider {
+    child: Child,
+    issuer: String,
+}
+
+impl Provider {
+    fn start() -> Provider {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+        let version = match Command::new("node").arg("--version").output() {
+            Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            _ => panic!("node was not found: {HOW_TO_INSTALL}"),
+        };
+        let major = version.trim_start_matches('v').split('.').next().and_then(|m| m.parse::<u32>().ok());
+        assert!(major.is_some_and(|m| m >= 20), "node {version} is too old: {HOW_TO_INSTALL}");
+        assert!(dir.join("node_modules/oidc-provider").is_dir(), "oidc-provider is not installed: {HOW_TO_INSTALL}");
+        let mut child = Command::new("node")
+            .arg("provider.mjs")
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start node ({e}): {HOW_TO_INSTALL}"));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        // The first line says the provider is ready; the rest is drained until it exits
+        // (a closed pipe would kill the provider at its next log line).
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
+            for line in lines.map_while(Result::ok) {
+                eprintln!("provider: {line}");
+            }
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) if !line.trim().is_empty() => line,
+            _ => {
+                let _ = child.kill();
+                panic!("the provider did not start: {HOW_TO_INSTALL}");
+            }
+        };
+        let ready: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(ready["jwt_resource"], JWT_RESOURCE);
+        assert_eq!(ready["opaque_resource"], OPAQUE_RESOURCE);
+        Provider { child, issuer: ready["issuer"].as_str().unwrap().to_owned() }
+    }
+
+    /// Stops the provider (SIGKILL to its PID) and waits for it.
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    async fn metadata(&self) -> Value {
+        let url = format!("{}/.well-known/openid-configuration", self.issuer);
+        serde_json::from_str(&client().get(url).send().await.unwrap().text().await.unwrap()).unwrap()
+    }
+
+    /// An access token for `resource` by the client credentials grant.
+    async fn token(&self, resource: &str) -> String {
+        let endpoint = self.metadata().await["token_endpoint"].as_str().unwrap().to_owned();
+        let body = format!("grant_type=client_credentials&scope=orders%3Aread&resource={}", encode(resource));
+        let reply: Value = form_post(&endpoint, CLIENT, body).await;
+        assert_eq!(reply["token_type"], "Bearer", "{reply}");
+        reply["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Revokes `token` at the provider (RFC 7009).
+    async fn revoke(&self, token: &str) {
+        let endpoint = self.metadata().await["revocation_endpoint"].as_str().unwrap().to_owned();
+        let response = client()
+            .post(endpoint)
+            .basic_auth(CLIENT.0, Some(CLIENT.1))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={}&token_type_hint=access_token", encode(token)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+async fn form_post(url: &str, (id, secret): (&str, &str), body: String) -> Value {
+    let response = client()
+        .post(url)
+        .basic_auth(id, Some(secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(&response.text().await.unwrap()).unwrap()
+}
+
+fn config(vars: &[(&str, &str)]) -> Config {
+    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())).unwrap()
+}
+
+async fn serve(config: Config) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    quickstart::start(listener, config).await.unwrap()
+}
+
+async fn get_me(base: &str, token: &str) -> (StatusCode, Option<String>, String) {
+    let response = client().get(format!("{base}/me")).bearer_auth(token).send().await.unwrap();
+    let status = response.status();
+    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+    (status, challenge, response.text().await.unwrap())
+}
+
+/// Polls `check` until it returns true, for at most 30 s.
+async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_provider_from_discovery_to_shutdown() {
+    let mut provider = Provider::start();
+    let issuer = provider.issuer.clone();
+
+    // Discovery and JWKS through our cache; the provider's JWT verifies on it.
+    let keys = JwksCache::discover(&issuer).await.unwrap();
+    assert!(keys.health().is_ready());
+    let jwt = provider.token(JWT_RESOURCE).await;
+    let verifier = Verifier::builder(keys)
+        .issuer(issuer.clone())
+        .audience(JWT_RESOURCE)
+        .algorithms(ASYMMETRIC_ALGORITHMS.iter().copied())
+        .typ("at+jwt")
+        .build()
+        .unwrap();
+    let verified = verifier.verify(&jwt).unwrap();
+    assert_eq!(verified.subject(), Some(CLIENT.0));
+    assert_eq!(verified.header().unwrap().kid(), Some("interop-rs256"));
+
+    // The quickstart's router accepts it (keys found by discovery, RFC 9068 typ required).
+    let jwt_api = serve(config(&[
+        ("TOKENGATE_ISSUER", &issuer),
+        ("TOKENGATE_AUDIENCE", JWT_RESOURCE),
+        ("TOKENGATE_TYP", "at+jwt"),
+    ]))
+    .await;
+    let (status, _, body) = get_me(&jwt_api.base_url, &jwt).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claims: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(claims["client_id"], CLIENT.0);
+    assert_eq!(claims["aud"], JWT_RESOURCE);
+    assert_eq!(claims["scope"], "orders:read");
+
+    // The same token at an API of another audience: 401 invalid_token.
+    let other_api = serve(config(&[("TOKENGATE_ISSUER", &issuer), ("TOKENGATE_AUDIENCE", OPAQUE_RESOURCE)])).await;
+    let (status, challenge, _) = get_me(&other_api.base_url, &jwt).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        challenge.as_deref(),
+        Some(
+            r#"Bearer realm="quickstart", error="invalid_token", error_description="the token's audience is not accepted""#
+        )
+    );
+
+    // The opaque token, through introspection (endpoint discovered, client_secret_basic).
+    let introspector = Introspector::builder(issuer.clone(), OPAQUE_RESOURCE)
+        .client_auth(ClientAuth::secret_basic(RESOURCE_SERVER.0, RESOURCE_SERVER.1))
+        .cache_ttl(Duration::from_secs(1))
+        .negative_ttl(Duration::from_secs(1))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(introspector.endpoint(), format!("{issuer}/token/introspection"));
+    let opaque = provider.token(OPAQUE_RESOURCE).await;
+    assert!(!opaque.contains('.'), "an opaque token, not a JWT");
+    let verified = introspector.verify_remote(&opaque).await.unwrap();
+    assert_eq!(verified.issuer(), Some(issuer.as_str()));
+    assert_eq!(verified.registered().aud, [OPAQUE_RESOURCE]);
+    assert!(verified.has_scope("orders:read"));
+    assert_eq!(verified.claims().unwrap()["client_id"], CLIENT.0);
+    // The JWT-resource introspector refuses it: not its audience.
+    let jwt_side = Introspector::builder(issuer.clone(), JWT_RESOURCE)
+        .client_auth(ClientAuth::secret_basic(RESOURCE_SERVER.0, RESOURCE_SERVER.1))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(jwt_side.verify_remote(&opaque).await.unwrap_err().kind(), ErrorKind::InvalidAudience);
+    // Bad client credentials at the provider are 503 (our misconfiguration), never 401.
+    let misconfigured = Introspector::builder(issuer.clone(), OPAQUE_RESOURCE)
+        .client_auth(ClientAuth::secret_basic(RESOURCE_SERVER.0, "wrong"))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(misconfigured.verify_remote(&opaque).await.unwrap_err().kind(), ErrorKind::IntrospectionUnavailable);
+
+    // Revoked at the provider: refused once the cache TTL (1 s) has passed.
+    provider.revoke(&opaque).await;
+    eventually("the revoked token is refused", || async {
+        introspector.verify_remote(&opaque).await.err().map(|e: AuthError| e.kind()) == Some(ErrorKind::Inactive)
+    })
+    .await;
+
+    // The provider stopped: JWTs still verify on the cached keys; opaque tokens get 503.
+    let second = provider.token(OPAQUE_RESOURCE).await;
+    assert!(introspector.verify_remote(&second).await.is_ok());
+    provider.stop();
+    let (status, _, body) = get_me(&jwt_api.base_url, &jwt).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(verifier.verify(&jwt).is_ok());
+    eventually("the opaque token gets 503", || async {
+        introspector.verify_remote(&second).await.err().map(|e| e.kind()) == Some(ErrorKind::IntrospectionUnavailable)
+    })
+    .await;
+
+    jwt_api.server.abort();
+    other_api.server.abort();
+}
