@@ -56,5 +56,5 @@ pub use redact::RedactedToken;
 pub use verified::Verified;
 pub use verifier::{
     ALL_ALGORITHMS, ASYMMETRIC_ALGORITHMS, AlgorithmStep, AudienceStep, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE,
-    IssuerStep, Verifier, VerifierBuilder,
+    IssuerStep, Refusal, Resume, Verifier, VerifierBuilder, parses_on_this_thread,
 };

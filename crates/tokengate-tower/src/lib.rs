@@ -63,9 +63,9 @@
 //! [tower]: https://docs.rs/tower
 
 pub mod auth;
+pub mod authenticator;
 #[cfg(feature = "cache")]
 pub mod cache;
-mod engine;
 pub mod metadata;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
@@ -73,6 +73,7 @@ pub mod response;
 pub mod source;
 
 pub use auth::{JwtAuth, JwtAuthLayer};
+pub use authenticator::{Authentication, Authenticator, AuthenticatorBuilder, PendingAuthentication};
 pub use metadata::{MetadataService, ProtectedResourceMetadata};
 pub use response::{BearerChallenge, OnRejection, Rejection, Rfc6750};
 pub use source::{RequestHead, TokenSource, TokenSources};

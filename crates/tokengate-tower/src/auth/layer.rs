@@ -7,7 +7,7 @@ use tokengate_core::Verifier;
 use tower_layer::Layer;
 
 use super::service::JwtAuth;
-use crate::engine::Engine;
+use crate::authenticator::Authenticator;
 use crate::response::{BearerChallenge, Rfc6750};
 use crate::source::TokenSources;
 
@@ -35,6 +35,16 @@ pub struct JwtAuthLayer<R = Rfc6750> {
     pub(crate) on_rejection: R,
 }
 
+/// What the HTTP adapter adds to the [`Authenticator`]: where the token is, optional mode,
+/// the challenge. Shared by all clones of a layer and its services.
+#[derive(Clone, Debug)]
+pub(crate) struct Engine {
+    pub(crate) auth: Authenticator,
+    pub(crate) sources: TokenSources,
+    pub(crate) optional: bool,
+    pub(crate) challenge: BearerChallenge,
+}
+
 impl<R: Clone> Clone for JwtAuthLayer<R> {
     fn clone(&self) -> Self {
         JwtAuthLayer { engine: Arc::clone(&self.engine), on_rejection: self.on_rejection.clone() }
@@ -51,7 +61,15 @@ impl JwtAuthLayer {
     /// A layer that requires a token verified by `verifier`, read from
     /// `Authorization: Bearer`, with RFC 6750 rejections in realm `"api"`.
     pub fn new(verifier: Verifier) -> Self {
-        JwtAuthLayer { engine: Arc::new(Engine::new(verifier)), on_rejection: Rfc6750 }
+        JwtAuthLayer::from_authenticator(Authenticator::new(verifier))
+    }
+
+    /// A layer over an [`Authenticator`] built elsewhere (with its verifiers, cache,
+    /// revocation and remote hooks), e.g. one shared with a gRPC layer.
+    pub fn from_authenticator(auth: Authenticator) -> Self {
+        let engine =
+            Engine { auth, sources: TokenSources::default(), optional: false, challenge: BearerChallenge::default() };
+        JwtAuthLayer { engine: Arc::new(engine), on_rejection: Rfc6750 }
     }
 }
 
@@ -65,7 +83,7 @@ impl<R> JwtAuthLayer<R> {
     /// refused, and the client sees one error: the most specific one (an issuer or key
     /// mismatch counts least).
     pub fn add_verifier(mut self, verifier: Verifier) -> Self {
-        self.engine().verifiers.push(verifier);
+        self.engine().auth.inner_mut().verifiers.push(verifier);
         self
     }
 
@@ -100,7 +118,7 @@ impl<R> JwtAuthLayer<R> {
     /// Also record the verified `sub` in the verification span. Off by default: a
     /// subject is personal data in many deployments.
     pub fn record_subject(mut self) -> Self {
-        self.engine().record_subject = true;
+        self.engine().auth.inner_mut().record_subject = true;
         self
     }
 
@@ -116,7 +134,7 @@ impl<R> JwtAuthLayer<R> {
     /// several layers with the same verifiers).
     #[cfg(feature = "cache")]
     pub fn verified_token_cache(mut self, cache: crate::cache::VerifiedTokenCache) -> Self {
-        self.engine().cache = Some(cache);
+        self.engine().auth.inner_mut().cache = Some(cache);
         self
     }
 
@@ -124,6 +142,11 @@ impl<R> JwtAuthLayer<R> {
     /// `Fn(&Rejection) -> Response<B>` work.
     pub fn on_rejection<R2>(self, on_rejection: R2) -> JwtAuthLayer<R2> {
         JwtAuthLayer { engine: self.engine, on_rejection }
+    }
+
+    /// The authenticator this layer adapts to HTTP.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.engine.auth
     }
 
     /// The challenge parameters (realm, resource metadata).
