@@ -28,7 +28,7 @@ impl KeyResolver for Swappable {
 /// Sends one request; returns the status, the error kind and the span's outcome.
 async fn send(layer: &JwtAuthLayer, token: &str) -> (StatusCode, Option<ErrorKind>, &'static str) {
     let captured = capture::start();
-    let service = layer.layer(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }));
+    let service = layer.layer(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(String::new())) }));
     let request = Request::builder().header("authorization", format!("Bearer {token}")).body(()).unwrap();
     let response = service.oneshot(request).await.unwrap();
     let logs = captured.text();

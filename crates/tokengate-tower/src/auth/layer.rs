@@ -8,7 +8,7 @@ use tower_layer::Layer;
 
 use super::service::JwtAuth;
 use crate::authenticator::Authenticator;
-use crate::response::{BearerChallenge, Rfc6750};
+use crate::response::{BearerChallenge, Problem, Rfc6750};
 use crate::source::TokenSources;
 
 /// A [`Layer`] that verifies a JWT on every request. See the [module docs](crate::auth).
@@ -30,7 +30,7 @@ use crate::source::TokenSources;
 ///     .optional(); // no token: the request goes on anonymous (a bad token is still refused)
 /// ```
 #[must_use]
-pub struct JwtAuthLayer<R = Rfc6750> {
+pub struct JwtAuthLayer<R = Problem> {
     pub(crate) engine: Arc<Engine>,
     pub(crate) on_rejection: R,
 }
@@ -59,7 +59,10 @@ impl<R> fmt::Debug for JwtAuthLayer<R> {
 
 impl JwtAuthLayer {
     /// A layer that requires a token verified by `verifier`, read from
-    /// `Authorization: Bearer`, with RFC 6750 rejections in realm `"api"`.
+    /// `Authorization: Bearer`, with RFC 6750 challenges in realm `"api"` and RFC 9457
+    /// problem bodies ([`Problem`]).
+    ///
+    /// The same as `JwtAuthLayer::from_authenticator(Authenticator::new(verifier))`.
     pub fn new(verifier: Verifier) -> Self {
         JwtAuthLayer::from_authenticator(Authenticator::new(verifier))
     }
@@ -69,7 +72,7 @@ impl JwtAuthLayer {
     pub fn from_authenticator(auth: Authenticator) -> Self {
         let engine =
             Engine { auth, sources: TokenSources::default(), optional: false, challenge: BearerChallenge::default() };
-        JwtAuthLayer { engine: Arc::new(engine), on_rejection: Rfc6750 }
+        JwtAuthLayer { engine: Arc::new(engine), on_rejection: Problem }
     }
 }
 
@@ -136,6 +139,12 @@ impl<R> JwtAuthLayer<R> {
     pub fn verified_token_cache(mut self, cache: crate::cache::VerifiedTokenCache) -> Self {
         self.engine().auth.inner_mut().cache = Some(cache);
         self
+    }
+
+    /// Rejections with the RFC 6750 headers and an empty body ([`Rfc6750`]) instead of the
+    /// default problem body (e.g. for a response body type that cannot hold text).
+    pub fn empty_body(self) -> JwtAuthLayer<Rfc6750> {
+        self.on_rejection(Rfc6750)
     }
 
     /// Replaces the rejection response (see [`crate::response::OnRejection`]); closures

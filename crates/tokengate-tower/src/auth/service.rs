@@ -17,7 +17,7 @@ use crate::source::RequestHead;
 
 /// The middleware built by [`JwtAuthLayer`](super::JwtAuthLayer). See the
 /// [module docs](crate::auth).
-pub struct JwtAuth<S, R = crate::response::Rfc6750> {
+pub struct JwtAuth<S, R = crate::response::Problem> {
     inner: S,
     engine: Arc<Engine>,
     on_rejection: R,
