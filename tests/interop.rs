@@ -25,9 +25,9 @@ use std::time::Duration;
 use quickstart::{Config, Running};
 use reqwest::StatusCode;
 use serde_json::Value;
+use tokengate::Verifier;
 use tokengate::core::{ASYMMETRIC_ALGORITHMS, ErrorKind, RemoteVerifier};
 use tokengate::jwks::JwksCache;
-use tokengate::{AuthError, Verifier};
 use tokengate_introspection::{ClientAuth, Introspector};
 use tokio::net::TcpListener;
 
@@ -156,6 +156,10 @@ async fn form_post(url: &str, (id, secret): (&str, &str), body: String) -> Value
     serde_json::from_str(&response.text().await.unwrap()).unwrap()
 }
 
+fn invalid_token(description: &str) -> String {
+    format!(r#"Bearer realm="quickstart", error="invalid_token", error_description="{description}""#)
+}
+
 fn config(vars: &[(&str, &str)]) -> Config {
     Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())).unwrap()
 }
@@ -226,7 +230,31 @@ async fn a_real_provider_from_discovery_to_shutdown() {
         )
     );
 
-    // The opaque token, through introspection (endpoint discovered, client_secret_basic).
+    // The opaque token through the quickstart: introspected at the discovered endpoint with
+    // client_secret_basic (TOKENGATE_CLIENT_ID / _SECRET), answers cached 1 s.
+    let opaque_api = serve(config(&[
+        ("TOKENGATE_ISSUER", &issuer),
+        ("TOKENGATE_AUDIENCE", OPAQUE_RESOURCE),
+        ("TOKENGATE_CLIENT_ID", RESOURCE_SERVER.0),
+        ("TOKENGATE_CLIENT_SECRET", RESOURCE_SERVER.1),
+        ("TOKENGATE_INTROSPECTION_CACHE_SECS", "1"),
+    ]))
+    .await;
+    let opaque = provider.token(OPAQUE_RESOURCE).await;
+    assert!(!opaque.contains('.'), "an opaque token, not a JWT");
+    let (status, _, body) = get_me(&opaque_api.base_url, &opaque).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claims: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(claims["active"], true);
+    assert_eq!(claims["client_id"], CLIENT.0);
+    assert_eq!(claims["aud"], OPAQUE_RESOURCE);
+    assert_eq!(claims["iss"], issuer);
+    // The JWT API has no client credentials: an opaque token is just malformed there.
+    let (status, challenge, _) = get_me(&jwt_api.base_url, &opaque).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge.as_deref(), Some(invalid_token("the access token is malformed").as_str()));
+
+    // The same through the client alone: discovered endpoint, claims, audience rule.
     let introspector = Introspector::builder(issuer.clone(), OPAQUE_RESOURCE)
         .client_auth(ClientAuth::secret_basic(RESOURCE_SERVER.0, RESOURCE_SERVER.1))
         .cache_ttl(Duration::from_secs(1))
@@ -235,14 +263,9 @@ async fn a_real_provider_from_discovery_to_shutdown() {
         .await
         .unwrap();
     assert_eq!(introspector.endpoint(), format!("{issuer}/token/introspection"));
-    let opaque = provider.token(OPAQUE_RESOURCE).await;
-    assert!(!opaque.contains('.'), "an opaque token, not a JWT");
     let verified = introspector.verify_remote(&opaque).await.unwrap();
-    assert_eq!(verified.issuer(), Some(issuer.as_str()));
     assert_eq!(verified.registered().aud, [OPAQUE_RESOURCE]);
     assert!(verified.has_scope("orders:read"));
-    assert_eq!(verified.claims().unwrap()["client_id"], CLIENT.0);
-    // The JWT-resource introspector refuses it: not its audience.
     let jwt_side = Introspector::builder(issuer.clone(), JWT_RESOURCE)
         .client_auth(ClientAuth::secret_basic(RESOURCE_SERVER.0, RESOURCE_SERVER.1))
         .build()
@@ -250,32 +273,76 @@ async fn a_real_provider_from_discovery_to_shutdown() {
         .unwrap();
     assert_eq!(jwt_side.verify_remote(&opaque).await.unwrap_err().kind(), ErrorKind::InvalidAudience);
     // Bad client credentials at the provider are 503 (our misconfiguration), never 401.
-    let misconfigured = Introspector::builder(issuer.clone(), OPAQUE_RESOURCE)
-        .client_auth(ClientAuth::secret_basic(RESOURCE_SERVER.0, "wrong"))
-        .build()
-        .await
-        .unwrap();
-    assert_eq!(misconfigured.verify_remote(&opaque).await.unwrap_err().kind(), ErrorKind::IntrospectionUnavailable);
+    let misconfigured = serve(config(&[
+        ("TOKENGATE_ISSUER", &issuer),
+        ("TOKENGATE_AUDIENCE", OPAQUE_RESOURCE),
+        ("TOKENGATE_CLIENT_ID", RESOURCE_SERVER.0),
+        ("TOKENGATE_CLIENT_SECRET", "wrong"),
+    ]))
+    .await;
+    assert_eq!(get_me(&misconfigured.base_url, &opaque).await.0, StatusCode::SERVICE_UNAVAILABLE);
 
-    // Revoked at the provider: refused once the cache TTL (1 s) has passed.
+    // Revoked at the provider: refused (401 invalid_token) once the cache TTL (1 s) passed.
     provider.revoke(&opaque).await;
     eventually("the revoked token is refused", || async {
-        introspector.verify_remote(&opaque).await.err().map(|e: AuthError| e.kind()) == Some(ErrorKind::Inactive)
+        let (status, challenge, _) = get_me(&opaque_api.base_url, &opaque).await;
+        status == StatusCode::UNAUTHORIZED
+            && challenge.as_deref() == Some(invalid_token("the access token is not active").as_str())
     })
     .await;
+    assert_eq!(introspector.verify_remote(&opaque).await.unwrap_err().kind(), ErrorKind::Inactive);
 
     // The provider stopped: JWTs still verify on the cached keys; opaque tokens get 503.
     let second = provider.token(OPAQUE_RESOURCE).await;
-    assert!(introspector.verify_remote(&second).await.is_ok());
+    assert_eq!(get_me(&opaque_api.base_url, &second).await.0, StatusCode::OK);
     provider.stop();
     let (status, _, body) = get_me(&jwt_api.base_url, &jwt).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(verifier.verify(&jwt).is_ok());
     eventually("the opaque token gets 503", || async {
-        introspector.verify_remote(&second).await.err().map(|e| e.kind()) == Some(ErrorKind::IntrospectionUnavailable)
+        get_me(&opaque_api.base_url, &second).await.0 == StatusCode::SERVICE_UNAVAILABLE
     })
     .await;
+    assert_eq!(introspector.verify_remote(&second).await.unwrap_err().kind(), ErrorKind::IntrospectionUnavailable);
 
+    opaque_api.server.abort();
+    misconfigured.server.abort();
     jwt_api.server.abort();
     other_api.server.abort();
+}
+
+#[test]
+fn the_introspection_variables_are_read_strictly() {
+    let from = |vars: &[(&str, &str)]| {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_vars(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    };
+    let base = [("TOKENGATE_ISSUER", "https://idp.example"), ("TOKENGATE_AUDIENCE", "orders")];
+    assert!(from(&base).unwrap().introspection.is_none());
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut vars = base.to_vec();
+        vars.extend_from_slice(&[("TOKENGATE_CLIENT_ID", "api"), ("TOKENGATE_CLIENT_SECRET", "s")]);
+        vars.extend_from_slice(extra);
+        from(&vars)
+    };
+    let defaults = with(&[]).unwrap().introspection.unwrap();
+    assert_eq!((defaults.client_id.as_str(), defaults.client_secret.as_str()), ("api", "s"));
+    assert_eq!((defaults.url, defaults.cache, defaults.jwts), (None, Duration::from_secs(60), false));
+    let set = with(&[
+        ("TOKENGATE_INTROSPECTION_URL", "https://idp.example/introspect"),
+        ("TOKENGATE_INTROSPECTION_CACHE_SECS", "5"),
+        ("TOKENGATE_INTROSPECT_JWTS", "1"),
+    ])
+    .unwrap()
+    .introspection
+    .unwrap();
+    assert_eq!(set.url.as_deref(), Some("https://idp.example/introspect"));
+    assert_eq!((set.cache, set.jwts), (Duration::from_secs(5), true));
+
+    assert!(with(&[("TOKENGATE_INTROSPECTION_CACHE_SECS", "soon")]).is_err());
+    assert!(with(&[("TOKENGATE_INTROSPECT_JWTS", "yes")]).is_err());
+    assert!(from(&[("TOKENGATE_CLIENT_ID", "api"), ("TOKENGATE_CLIENT_SECRET", "s")]).is_err(), "issuer required");
+    assert!(from(&[base[0], base[1], ("TOKENGATE_CLIENT_ID", "api")]).is_err(), "secret required");
+    assert!(from(&[base[0], base[1], ("TOKENGATE_INTROSPECT_JWTS", "1")]).is_err(), "credentials required");
+    assert!(from(&[base[0], base[1], ("TOKENGATE_INTROSPECTION_URL", "https://x")]).is_err());
 }
