@@ -284,10 +284,10 @@ async fn load_api(config: &Config, issuer: &str) -> Result<Router, BoxError> {
             introspector = introspector.endpoint(url.clone());
         }
         let introspector = introspector.build().await?;
-        auth = auth.remote(introspector.clone());
         if remote.jwts {
-            auth = auth.remote_after_local(introspector);
+            auth = auth.remote_after_local(introspector.zero_trust());
         }
+        auth = auth.remote(introspector);
     }
     Ok(api_router(auth.build()))
 }

@@ -9,7 +9,7 @@
 //! accepted by the quickstart's router, and refused for another audience; its opaque
 //! token accepted through introspection, then refused once revoked at the provider and
 //! the cache TTL passed; with the provider stopped, JWTs still verify on cached keys while
-//! opaque tokens get 503.
+//! opaque tokens get 503; zero-trust mode (JWTs introspected too) against this provider.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::print_stderr)]
 
 #[allow(dead_code)]
@@ -292,7 +292,24 @@ async fn a_real_provider_from_discovery_to_shutdown() {
     .await;
     assert_eq!(introspector.verify_remote(&opaque).await.unwrap_err().kind(), ErrorKind::Inactive);
 
-    // The provider stopped: JWTs still verify on the cached keys; opaque tokens get 503.
+    // Zero trust (TOKENGATE_INTROSPECT_JWTS=1): the JWT is also introspected. This provider
+    // introspects no JWTs (400 unsupported_token_type; it cannot revoke them either), so the
+    // local verification stands while it answers.
+    let zero_trust_api = serve(config(&[
+        ("TOKENGATE_ISSUER", &issuer),
+        ("TOKENGATE_AUDIENCE", JWT_RESOURCE),
+        ("TOKENGATE_TYP", "at+jwt"),
+        ("TOKENGATE_CLIENT_ID", RESOURCE_SERVER.0),
+        ("TOKENGATE_CLIENT_SECRET", RESOURCE_SERVER.1),
+        ("TOKENGATE_INTROSPECTION_CACHE_SECS", "1"),
+        ("TOKENGATE_INTROSPECT_JWTS", "1"),
+    ]))
+    .await;
+    let (status, _, body) = get_me(&zero_trust_api.base_url, &jwt).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The provider stopped: JWTs still verify on the cached keys; opaque tokens get 503,
+    // and so do JWTs in zero-trust mode (the re-check cannot be made).
     let second = provider.token(OPAQUE_RESOURCE).await;
     assert_eq!(get_me(&opaque_api.base_url, &second).await.0, StatusCode::OK);
     provider.stop();
@@ -304,6 +321,11 @@ async fn a_real_provider_from_discovery_to_shutdown() {
     })
     .await;
     assert_eq!(introspector.verify_remote(&second).await.unwrap_err().kind(), ErrorKind::IntrospectionUnavailable);
+    eventually("a JWT in zero-trust mode gets 503", || async {
+        get_me(&zero_trust_api.base_url, &jwt).await.0 == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    zero_trust_api.server.abort();
 
     opaque_api.server.abort();
     misconfigured.server.abort();

@@ -236,6 +236,7 @@ impl IntrospectorBuilder {
             max_body: self.max_body,
             max_token_size: self.max_token_size,
             jwt_verifier: self.jwt_verifier,
+            warned_unsupported: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 }

@@ -52,6 +52,7 @@ pub(crate) struct Inner {
     pub(crate) max_body: usize,
     pub(crate) max_token_size: usize,
     pub(crate) jwt_verifier: Option<Verifier>,
+    pub(crate) warned_unsupported: std::sync::atomic::AtomicBool,
 }
 
 fn unavailable(detail: impl Into<std::borrow::Cow<'static, str>>) -> AuthError {
@@ -89,7 +90,17 @@ impl Introspector {
     /// Asks the authorization server about `token` (or answers from the cache).
     pub async fn introspect(&self, token: &str) -> Result<Verified, AuthError> {
         let answer = self.answer(token).await?;
+        if answer.unsupported {
+            return Err(unavailable("the authorization server does not introspect this kind of token"));
+        }
         Ok(Verified::from_parts(None, answer.registered.clone(), answer.raw.clone(), None, 0))
+    }
+
+    /// This introspector as the zero-trust re-check of JWTs that verified locally
+    /// (`Authenticator::remote_after_local` in tokengate-tower): see [`ZeroTrust`]. It shares
+    /// this introspector's cache, limits and single-flight.
+    pub fn zero_trust(&self) -> ZeroTrust {
+        ZeroTrust { introspector: self.clone() }
     }
 
     async fn answer(&self, token: &str) -> Result<Arc<Answer>, AuthError> {
@@ -145,6 +156,16 @@ async fn call(inner: &Inner, token: &str) -> Result<Answer, AuthError> {
     .await?;
     match reply.status {
         200 => {}
+        400 if response::is_unsupported_token_type(&reply.body) => {
+            if !inner.warned_unsupported.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(
+                    endpoint = %shown(&inner.endpoint),
+                    "tokengate: the authorization server does not introspect some tokens (unsupported_token_type); \
+                     zero-trust re-checks of them rely on local verification alone"
+                );
+            }
+            return Ok(Answer::unsupported());
+        }
         401 | 403 => {
             tracing::error!(
                 endpoint = %shown(&inner.endpoint),
@@ -186,6 +207,36 @@ impl RemoteVerifier for Introspector {
         let this = self.clone();
         let token = token.to_owned();
         Box::pin(async move { this.introspect(&token).await })
+    }
+}
+
+/// The zero-trust re-check of a JWT that already verified locally: an [`Introspector`]
+/// as the [`RemoteVerifier`] of `Authenticator::remote_after_local` (tokengate-tower).
+///
+/// Answers as [`Introspector::introspect`] does (`active: false`, another audience or
+/// issuer, and expiry refuse the token; an unreachable server is
+/// [`ErrorKind::IntrospectionUnavailable`]), with one difference: an authorization server
+/// that answers `400 unsupported_token_type` does not introspect self-contained tokens at
+/// all (oidc-provider, for one, neither introspects nor revokes its JWT access tokens), so
+/// there is no revocation there to see and the local verification stands. The first such
+/// answer is logged at `warn`. An opaque token is never accepted that way: the plain
+/// introspector, used for opaque tokens, refuses the same answer with a 503.
+///
+/// The authenticator returns the locally verified claims; the `Verified` this returns is
+/// only a pass or a refusal.
+#[derive(Clone, Debug)]
+pub struct ZeroTrust {
+    introspector: Introspector,
+}
+
+impl RemoteVerifier for ZeroTrust {
+    fn verify_remote(&self, token: &str) -> VerifyFuture {
+        let this = self.introspector.clone();
+        let token = token.to_owned();
+        Box::pin(async move {
+            let answer = this.answer(&token).await?;
+            Ok(Verified::from_parts(None, answer.registered.clone(), answer.raw.clone(), None, 0))
+        })
     }
 }
 

@@ -19,6 +19,9 @@
 //!   single-flight; a timeout and a concurrency cap; an unreachable or misbehaving server is
 //!   [`ErrorKind::IntrospectionUnavailable`](tokengate_core::ErrorKind::IntrospectionUnavailable)
 //!   (HTTP 503), never a 401.
+//! - Zero trust: [`Introspector::zero_trust`] re-checks JWTs that verified locally
+//!   (`Authenticator::remote_after_local` in tokengate-tower), so a revocation at the
+//!   authorization server is seen within the cache TTL.
 //! - Signed answers (RFC 9701, `application/token-introspection+jwt`) verified with the
 //!   server's keys through a tokengate [`Verifier`](tokengate_core::Verifier)
 //!   ([`IntrospectorBuilder::jwt_responses`]).
@@ -50,5 +53,5 @@ pub use builder::{
 };
 pub use client_auth::{ClientAuth, JWT_BEARER_ASSERTION};
 pub use error::IntrospectionError;
-pub use introspector::Introspector;
+pub use introspector::{Introspector, ZeroTrust};
 pub use transport::JWT_RESPONSE_TYPE;

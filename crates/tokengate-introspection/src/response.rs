@@ -12,6 +12,26 @@ use tokengate_core::{AuthError, Clock, ErrorKind, MAX_NUMERIC_DATE, RegisteredCl
 pub(crate) struct Answer {
     pub(crate) registered: RegisteredClaims,
     pub(crate) raw: Box<str>,
+    /// The server does not introspect this kind of token (`400 unsupported_token_type`,
+    /// e.g. for self-contained JWTs): not an acceptance, see [`crate::ZeroTrust`].
+    pub(crate) unsupported: bool,
+}
+
+impl Answer {
+    /// The answer `400 {"error": "unsupported_token_type"}`.
+    pub(crate) fn unsupported() -> Answer {
+        Answer { registered: RegisteredClaims::default(), raw: "{}".into(), unsupported: true }
+    }
+}
+
+/// Whether a 400 body is the error `unsupported_token_type`.
+pub(crate) fn is_unsupported_token_type(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct OAuthError {
+        error: String,
+    }
+    check_strict(body).is_ok()
+        && serde_json::from_slice::<OAuthError>(body).is_ok_and(|e| e.error == "unsupported_token_type")
 }
 
 /// The rules an active token must pass.
@@ -109,7 +129,7 @@ pub(crate) fn judge(body: &[u8], rules: &Rules) -> Result<Answer, AuthError> {
         return Err(AuthError::new(ErrorKind::IssuedInFuture));
     }
     let registered = RegisteredClaims { iss: m.iss, sub: m.sub, aud, exp, nbf, iat, jti: m.jti };
-    Ok(Answer { registered, raw: text.into() })
+    Ok(Answer { registered, raw: text.into(), unsupported: false })
 }
 
 /// The `token_introspection` member of a verified RFC 9701 JWT response, as JSON text.

@@ -481,7 +481,23 @@ async fn plain_json_is_refused_when_signed_answers_are_required() {
     assert_eq!(server.last().accept.as_deref(), Some("application/token-introspection+jwt"));
 }
 
-#[derive(Clone, Default)]
+/// Everything any test of this binary logs. Global, not a per-thread `set_default`:
+/// thread-local subscribers race with tracing's callsite cache when tests run in parallel.
+fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    BUFFER.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Capture(writer.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        buffer
+    })
+}
+
 struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Capture {
@@ -496,10 +512,7 @@ impl std::io::Write for Capture {
 
 #[tokio::test]
 async fn logs_never_contain_the_token_or_the_secret() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = captured_logs();
     for status in [500, 401] {
         let server = serve(false, move |_| Answer::Status(status, TOKEN.into())).await;
         let clock = FixedClock::new(NOW);
@@ -507,8 +520,37 @@ async fn logs_never_contain_the_token_or_the_secret() {
         let _ = introspector.introspect(TOKEN).await;
         assert!(!format!("{introspector:?}").contains("s3cr"));
     }
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("introspection unavailable"), "{logs}");
-    assert!(logs.contains("refused our client credentials"), "{logs}");
-    assert!(!logs.contains(TOKEN) && !logs.contains("s3cr"), "{logs}");
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("introspection unavailable"), "{text}");
+    assert!(text.contains("refused our client credentials"), "{text}");
+    assert!(!text.contains(TOKEN) && !text.contains("s3cr"), "{text}");
+}
+
+#[tokio::test]
+async fn zero_trust_rechecks_and_tolerates_only_unsupported_token_type() {
+    let unsupported =
+        r#"{"error":"unsupported_token_type","error_description":"Structured JWT Tokens cannot be introspected"}"#;
+    let server = serve(false, move |seen| match seen.param("token") {
+        Some("revoked.jwt.token") => Answer::Json(r#"{"active":false}"#.into()),
+        Some("failing.jwt.token") => Answer::Status(500, String::new()),
+        _ => Answer::Status(400, unsupported.into()),
+    })
+    .await;
+    let clock = FixedClock::new(NOW);
+    let plain = introspector(&server, &clock).await;
+    let zero_trust = plain.zero_trust();
+    // The server introspects no JWTs: the local verification stands (zero trust only).
+    assert!(zero_trust.verify_remote("self.contained.jwt").await.is_ok());
+    // The same answer for a token only the server could vouch for: never accepted.
+    let err = plain.introspect("self.contained.jwt").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::IntrospectionUnavailable);
+    // Revoked at the server, or the server failing: refused as for opaque tokens.
+    assert_eq!(zero_trust.verify_remote("revoked.jwt.token").await.unwrap_err().kind(), ErrorKind::Inactive);
+    let err = zero_trust.verify_remote("failing.jwt.token").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::IntrospectionUnavailable);
+    // A 400 that is another error is the server failing.
+    let server = serve(false, |_| Answer::Status(400, r#"{"error":"invalid_request"}"#.into())).await;
+    let zero_trust = introspector(&server, &clock).await.zero_trust();
+    let err = zero_trust.verify_remote("self.contained.jwt").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::IntrospectionUnavailable);
 }
