@@ -368,3 +368,17 @@ fn the_introspection_variables_are_read_strictly() {
     assert!(from(&[base[0], base[1], ("TOKENGATE_INTROSPECT_JWTS", "1")]).is_err(), "credentials required");
     assert!(from(&[base[0], base[1], ("TOKENGATE_INTROSPECTION_URL", "https://x")]).is_err());
 }
+
+#[test]
+fn the_readme_introspection_example_is_the_quickstart_code() {
+    let readme = include_str!("../README.md");
+    let example: Vec<&str> = include_str!("../examples/quickstart.rs").lines().map(str::trim).collect();
+    let section = readme.split("### Opaque tokens and zero trust").nth(1).expect("README has the section");
+    let block = section.split("```rust,ignore").nth(1).and_then(|b| b.split("```").next()).expect("a rust block");
+    let mut checked = 0;
+    for line in block.lines().map(|l| l.split(" // ").next().unwrap().trim()).filter(|l| !l.is_empty()) {
+        assert!(example.contains(&line), "README line not in examples/quickstart.rs: {line}");
+        checked += 1;
+    }
+    assert!(checked >= 12, "the README block is too short: {checked} lines");
+}
