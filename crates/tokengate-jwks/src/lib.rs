@@ -51,8 +51,11 @@ mod error;
 mod fetch;
 mod health;
 mod issuers;
+mod log;
 mod refresh;
+mod retry;
 mod source;
+mod sync;
 
 pub use cache::{
     DEFAULT_COOLDOWN, DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_REFRESH_INTERVAL, DEFAULT_MAX_STALE,
@@ -72,25 +75,3 @@ pub use issuers::{
 pub use source::{DEFAULT_PEM_POLL_INTERVAL, EnvSource, FetchFuture, Fetched, KeySource, PemSource};
 #[cfg(feature = "http")]
 pub use source::{DISCOVERY_TTL, DiscoverySource, UrlSource};
-
-/// The longest value given to a text field of a log event that comes from a token
-/// (an unverified `iss` or `kid`): longer values are cut.
-const MAX_LOGGED_LEN: usize = 128;
-
-/// An unverified value, shortened for a log event. Log it with `?` (Debug), never with
-/// `%` (Display): Debug escapes control characters, so a token cannot forge log lines.
-pub(crate) fn for_log(value: &str) -> &str {
-    cut(value, MAX_LOGGED_LEN)
-}
-
-/// `value`, cut to at most `max` bytes (at a character boundary).
-pub(crate) fn cut(value: &str, max: usize) -> &str {
-    if value.len() <= max {
-        return value;
-    }
-    let mut end = max;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    value.get(..end).unwrap_or_default()
-}

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::url::fetch_jwks;
 use super::{FetchFuture, Fetched, KeySource};
 use crate::fetch::{redact, redact_str};
+use crate::sync::lock;
 use crate::{HttpClient, JwksError};
 
 /// How long a discovered `jwks_uri` is used before the discovery document is read again.
@@ -54,12 +55,12 @@ impl DiscoverySource {
     }
 
     fn cached(&self) -> Option<Url> {
-        let guard = self.jwks_uri.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = lock(&self.jwks_uri);
         guard.as_ref().filter(|(_, at)| at.elapsed() < DISCOVERY_TTL).map(|(url, _)| url.clone())
     }
 
     fn remember(&self, url: Option<Url>) {
-        let mut guard = self.jwks_uri.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = lock(&self.jwks_uri);
         *guard = url.map(|u| (u, Instant::now()));
     }
 
