@@ -173,7 +173,14 @@ impl JwksCache {
     /// the source yields (call [`JwksCache::refresh_now`] to fetch it at once). Returns
     /// whether `kid` was denied.
     pub fn allow_kid(&self, kid: &str) -> bool {
-        let was_denied = lock(&self.shared.control).denied.remove(kid);
+        let mut control = lock(&self.shared.control);
+        let was_denied = control.denied.remove(kid);
+        if was_denied {
+            // The next fetch builds the served set again, even when the source's set is
+            // unchanged (a static source never changes).
+            control.source_generation = 0;
+        }
+        drop(control);
         if was_denied {
             tracing::warn!(source = %self.shared.name, kid, "kid allowed again");
         }

@@ -115,7 +115,8 @@ impl DynamicIssuersBuilder {
             inner: Arc::new(Inner::Dynamic(Dynamic {
                 registry: self.registry,
                 caches: ArcSwap::from_pointee(HashMap::new()),
-                loads: Mutex::new(Loads { pending: HashMap::new(), failed: HashMap::new(), limiter }),
+                loads: Mutex::new(Loads::new(limiter)),
+                denied: Mutex::new(HashMap::new()),
                 max_issuers: self.max_issuers,
                 max_pending: self.max_pending,
                 idle: self.idle.min(MAX_DURATION),

@@ -15,6 +15,7 @@ use crate::retry::retry_after_secs;
 use crate::{JwksCache, JwksError};
 
 mod builder;
+mod canonical;
 mod dynamic;
 mod limiter;
 mod registry;
@@ -25,6 +26,7 @@ pub use builder::{
     DEFAULT_FAILURE_COOLDOWN, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_ISSUERS, DEFAULT_MAX_PENDING_LOADS,
     DEFAULT_NEW_ISSUER_INTERVAL, DEFAULT_NEW_ISSUER_LOADS, DynamicIssuersBuilder,
 };
+pub use canonical::{IssuerUrl, IssuerUrlError};
 use dynamic::Dynamic;
 #[cfg(feature = "http")]
 pub use registry::DiscoveryRegistry;
@@ -44,15 +46,24 @@ use static_map::StaticIssuers;
 /// naming many trusted issuers. Loads are therefore bounded: at most
 /// [`DynamicIssuersBuilder::max_pending_loads`] at once, at most
 /// [`DynamicIssuersBuilder::new_issuer_rate`] new ones over time, and an issuer whose
-/// load failed is not tried again within the failure cooldown. A token whose issuer's
-/// keys cannot be had for these reasons fails with
-/// [`ErrorKind::KeysUnavailable`] (503, with a `retry_after`); one naming an untrusted
-/// issuer, or none, with [`ErrorKind::InvalidIssuer`].
+/// load failed is not tried again within the failure cooldown. An issuer that has loaded
+/// successfully before loads again (after an idle sweep or an eviction) outside the
+/// budget of new ones, so a flood of random issuers cannot keep known tenants out.
+///
+/// A token whose issuer's keys cannot be had for these reasons fails with
+/// [`ErrorKind::KeysUnavailable`] (503, with a `retry_after`) when the issuer has loaded
+/// before (its provider is down), and with [`ErrorKind::IssuerUnavailable`] (also 503,
+/// but counted by the failure rate limiter) when it never has. A token naming an
+/// untrusted issuer, an issuer that is not a canonical URL ([`IssuerUrl`]), or none,
+/// fails with [`ErrorKind::InvalidIssuer`].
 #[derive(Clone)]
 pub struct Issuers {
     inner: Arc<Inner>,
 }
 
+// One `Inner` per `Issuers`, behind an `Arc`: its size does not matter, and boxing the
+// dynamic state would add a pointer chase to every lookup.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Static(StaticIssuers),
     Dynamic(Dynamic),
@@ -75,9 +86,16 @@ pub(crate) fn untrusted() -> AuthError {
     AuthError::with_detail(ErrorKind::InvalidIssuer, "issuer is not trusted")
 }
 
-/// A trusted issuer whose keys cannot be had now: 503, retry after `wait`.
+/// A trusted issuer whose keys have loaded before but cannot be had now (its provider
+/// is down): 503, retry after `wait`.
 pub(crate) fn unavailable(detail: &'static str, wait: Duration) -> AuthError {
     AuthError::with_detail(ErrorKind::KeysUnavailable, detail).retry_after(retry_after_secs(wait))
+}
+
+/// A trusted issuer that has never loaded and cannot be loaded now: 503, retry after
+/// `wait`, counted by the failure rate limiter.
+pub(crate) fn issuer_unavailable(detail: &'static str, wait: Duration) -> AuthError {
+    AuthError::with_detail(ErrorKind::IssuerUnavailable, detail).retry_after(retry_after_secs(wait))
 }
 
 impl Issuers {
@@ -106,6 +124,28 @@ impl Issuers {
         match &*self.inner {
             Inner::Static(map) => map.loaded(),
             Inner::Dynamic(d) => d.loaded(),
+        }
+    }
+
+    /// Removes `kid` of `issuer` at once and keeps it out of that issuer's keys (a
+    /// compromised key), even while its source still lists it. In dynamic mode the
+    /// denial is kept here and applied to every cache created for `issuer`, so it holds
+    /// when the issuer is dropped (idle, evicted) and loaded again, and it may be given
+    /// before the issuer is first loaded. Returns whether the issuer's loaded cache was
+    /// serving `kid`.
+    pub fn deny_kid(&self, issuer: &str, kid: &str) -> bool {
+        match &*self.inner {
+            Inner::Static(map) => map.get(issuer).is_some_and(|cache| cache.deny_kid(kid)),
+            Inner::Dynamic(d) => d.deny_kid(issuer, kid),
+        }
+    }
+
+    /// Lifts [`Issuers::deny_kid`]: `kid` may be served again from the next key set the
+    /// issuer's source yields. Returns whether `kid` was denied for `issuer`.
+    pub fn allow_kid(&self, issuer: &str, kid: &str) -> bool {
+        match &*self.inner {
+            Inner::Static(map) => map.get(issuer).is_some_and(|cache| cache.allow_kid(kid)),
+            Inner::Dynamic(d) => d.allow_kid(issuer, kid),
         }
     }
 }
