@@ -149,8 +149,11 @@ impl Dynamic {
         match d.standing(&caches, issuer) {
             Standing::Loaded(entry) => entry.cache.refresh_unknown(query),
             Standing::NotLoaded => Dynamic::load(inner, issuer),
-            // The retried lookup answers with the same reason.
-            Standing::Refused(_) => None,
+            // Untrusted, or not a canonical URL: nothing to load.
+            Standing::Refused(error) if error.kind() == ErrorKind::InvalidIssuer => None,
+            // Refused since the lookup said "not loaded yet" (another token took the last
+            // slot or budget): the retried lookup answers with the reason.
+            Standing::Refused(_) => Some(Box::pin(std::future::ready(()))),
         }
     }
 
