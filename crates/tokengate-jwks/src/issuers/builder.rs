@@ -77,24 +77,26 @@ impl DynamicIssuersBuilder {
     }
 
     /// The least time between two attempts to load an issuer that failed (default 30 s).
-    /// Tokens of that issuer fail with `KeysUnavailable` meanwhile.
+    /// Tokens of that issuer fail meanwhile, with `KeysUnavailable` if it has loaded
+    /// before (its provider is down), with `IssuerUnavailable` if it never has.
     pub fn failure_cooldown(mut self, cooldown: Duration) -> Self {
         self.failure_cooldown = cooldown;
         self
     }
 
-    /// The most issuers being loaded at once (default 8): each load is at least one
-    /// outbound request, started by an unverified token. A token of another issuer not
-    /// loaded yet fails with `KeysUnavailable` meanwhile.
+    /// The most new issuers being loaded at once (default 8): each load is at least one
+    /// outbound request, started by an unverified token. A token of another issuer that
+    /// never loaded fails with `IssuerUnavailable` meanwhile; issuers that loaded before
+    /// load again outside this bound.
     pub fn max_pending_loads(mut self, max: usize) -> Self {
         self.max_pending = max;
         self
     }
 
     /// How many issuer loads may start: a burst of `loads`, refilled at `loads` per `per`
-    /// (default 10 per 10 s), across all issuers. Beyond it, a token of an issuer not
-    /// loaded yet fails with `KeysUnavailable` and a `retry_after`; issuers already
-    /// loaded are not affected.
+    /// (default 10 per 10 s), across all issuers that never loaded before. Beyond it, a
+    /// token of such an issuer fails with `IssuerUnavailable` and a `retry_after`;
+    /// issuers loaded now, or loaded successfully before, are not affected.
     pub fn new_issuer_rate(mut self, loads: u32, per: Duration) -> Self {
         self.rate = (loads, per);
         self
