@@ -11,9 +11,11 @@ use tokengate_tower::response::{AfterAuthentication, BearerChallenge, OnRejectio
 pub const MISSING_LAYER_MESSAGE: &str = "tokengate: no verified token in the request extensions: \
      the JwtAuthLayer was forgotten on this route (add it with Router::route_layer)";
 
-/// The rejection of tokengate's extractors. A response: the same RFC 6750 mapping as the
-/// layer ([`tokengate_tower::response`]), with the layer's realm, and the [`AuthError`] in
-/// the response extensions.
+/// The rejection of tokengate's extractors. A response: the same mapping as the layer
+/// ([`tokengate_tower::response`]: RFC 6750 challenge with the layer's realm, RFC 9457
+/// problem body), and the [`AuthError`] in the response extensions. Refusals of a token that
+/// verified (claims that do not fit, `Forbidden`, `InsufficientScope`) carry
+/// [`AfterAuthentication`], so the failure rate limiter never counts them.
 ///
 /// | cause | response |
 /// | --- | --- |
@@ -21,6 +23,7 @@ pub const MISSING_LAYER_MESSAGE: &str = "tokengate: no verified token in the req
 /// | optional layer, no token, but the handler requires one | 401 `Bearer realm="…"` |
 /// | the claims do not fit the handler's type | 401 `invalid_token`, marked [`AfterAuthentication`] (not counted by the failure rate limiter: the token itself verified) |
 /// | [`VerifiedToken::require_scope`](crate::VerifiedToken::require_scope) fails | 403 `insufficient_scope` with `scope="…"` |
+/// | [`VerifiedToken::forbidden_because`](crate::VerifiedToken::forbidden_because) | 403 `Bearer realm="…"`, the reason in the problem's `detail` |
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{error}")]
 pub struct AuthRejection {
