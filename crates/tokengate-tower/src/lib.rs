@@ -65,6 +65,7 @@
 pub mod auth;
 #[cfg(feature = "cache")]
 pub mod cache;
+pub mod denial;
 mod engine;
 pub mod metadata;
 #[cfg(feature = "rate-limit")]
@@ -73,6 +74,7 @@ pub mod response;
 pub mod source;
 
 pub use auth::{JwtAuth, JwtAuthLayer};
+pub use denial::DenialResponse;
 pub use metadata::{MetadataService, ProtectedResourceMetadata};
 pub use response::{BearerChallenge, OnRejection, Rejection, Rfc6750};
 pub use source::{RequestHead, TokenSource, TokenSources};

@@ -1,0 +1,2 @@
+//! Policy benchmark (filled in below).
+fn main() {}
