@@ -411,7 +411,10 @@ async fn main() -> Result<(), BoxError> {
     let bind = std::env::var("TOKENGATE_BIND").unwrap_or_else(|_| DEFAULT_BIND.to_owned());
     let listener = TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let running = start(listener, config.clone()).await?;
-    println!("tokengate saas on {}", running.base_url);
+    match running.devs.len() {
+        0 => println!("tokengate saas on {} (tenant issuers found by discovery)", running.base_url),
+        n => println!("tokengate saas on {} (API and {n} embedded dev issuers: development only)", running.base_url),
+    }
     for (tenant, issuer) in &running.tenant_issuers {
         println!("  tenant {tenant}: issuer {issuer}");
     }
