@@ -11,7 +11,7 @@
 //! is `{"type": "about:blank", "title", "status", "detail", "policy"}`: `detail` is the
 //! denial's safe reason and `policy` the name of the policy that refused. Every response
 //! carries `Cache-Control: no-store`, the [`Denial`] in its extensions, and the
-//! [`RaisedByExtractor`] marker: the token verified, so the failure rate limiter never
+//! [`AfterAuthentication`] marker: the token verified, so the failure rate limiter never
 //! counts a denial as a failed token.
 //!
 //! ```
@@ -40,10 +40,8 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use tokengate_core::{Denial, DenialKind};
 
-use crate::response::RaisedByExtractor;
-
-/// The media type of the bodies (RFC 9457).
-pub const PROBLEM_JSON: &str = "application/problem+json";
+pub use crate::response::PROBLEM_JSON;
+use crate::response::AfterAuthentication;
 
 /// The `detail` of the 500 answered when no verified token is in the request: the
 /// authentication layer is missing in front of a policy (a server bug, not the client's).
@@ -124,7 +122,7 @@ impl DenialResponse {
     }
 
     /// The response for `denial`: status, challenge, problem body, `no-store`, and the
-    /// [`Denial`] and [`RaisedByExtractor`] in the extensions.
+    /// [`Denial`] and [`AfterAuthentication`] in the extensions.
     pub fn respond<B: From<String>>(&self, denial: &Denial) -> Response<B> {
         let status = DenialResponse::status(denial);
         let mut response = problem(status, denial.reason(), Some(denial.policy()));
@@ -156,7 +154,7 @@ fn problem<B: From<String>>(status: StatusCode, detail: &str, policy: Option<&st
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response.extensions_mut().insert(RaisedByExtractor);
+    response.extensions_mut().insert(AfterAuthentication);
     response
 }
 
@@ -204,7 +202,7 @@ mod tests {
         assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
         assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
         assert_eq!(response.extensions().get::<Denial>(), Some(&denial));
-        assert!(response.extensions().get::<RaisedByExtractor>().is_some());
+        assert!(response.extensions().get::<AfterAuthentication>().is_some());
         let body: serde_json::Value = serde_json::from_str(response.body()).unwrap_or_default();
         assert_eq!(
             body,
