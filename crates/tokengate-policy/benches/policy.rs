@@ -16,7 +16,7 @@
 //! ```sh
 //! cargo bench -p tokengate-policy --bench policy
 //! ```
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::indexing_slicing, missing_docs)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

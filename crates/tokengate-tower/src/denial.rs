@@ -40,8 +40,8 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use tokengate_core::{Denial, DenialKind};
 
-pub use crate::response::PROBLEM_JSON;
 use crate::response::AfterAuthentication;
+pub use crate::response::PROBLEM_JSON;
 
 /// The `detail` of the 500 answered when no verified token is in the request: the
 /// authentication layer is missing in front of a policy (a server bug, not the client's).
