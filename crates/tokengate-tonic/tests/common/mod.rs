@@ -1,6 +1,6 @@
 //! A real tonic server on 127.0.0.1:0 running the example's `Orders` service behind a layer,
 //! and a real tonic client.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::net::SocketAddr;
 use std::pin::Pin;
