@@ -10,6 +10,8 @@
 //! | `tower` | `tower`: `JwtAuthLayer`, token sources, RFC 6750 responses | yes |
 //! | `axum` | `axum`: `Claims<T>`, `Option<Claims<T>>`, `VerifiedToken` | yes |
 //! | `issuer` | `issuer`: signers, minting, a JWKS endpoint, the dev-only issuer | no |
+//! | `tonic` | `tonic`: the gRPC layer, `tonic::Status` mapping, per-method policies, token providers | no |
+//! | `client-credentials` | `tonic::client::ClientCredentials` (OAuth 2.0 client credentials) | no |
 //!
 //! `cargo run --example quickstart` starts a protected API with an embedded dev issuer
 //! and prints the curl commands to try it.
@@ -32,6 +34,11 @@ pub use tokengate_axum as axum;
 /// Signers, token minting, a JWKS endpoint and the dev-only issuer (`tokengate-issuer`).
 #[cfg(feature = "issuer")]
 pub use tokengate_issuer as issuer;
+
+/// gRPC: the tonic server layer, `tonic::Status` mapping, per-method policies, streams cut
+/// at token expiry or revocation, token providers for clients (`tokengate-tonic`).
+#[cfg(feature = "tonic")]
+pub use tokengate_tonic as tonic;
 
 /// The names most programs need.
 pub mod prelude {
