@@ -94,7 +94,9 @@ impl Config {
             return Err("TOKENGATE_ALGORITHMS is empty".into());
         }
         let leeway = match var("TOKENGATE_LEEWAY_SECS") {
-            Some(secs) => secs.parse().map_err(|_| format!("TOKENGATE_LEEWAY_SECS: not a number of seconds: {secs:?}"))?,
+            Some(secs) => {
+                secs.parse().map_err(|_| format!("TOKENGATE_LEEWAY_SECS: not a number of seconds: {secs:?}"))?
+            }
             None => DEFAULT_LEEWAY_SECS,
         };
         let expose_dev_issuer = match var("TOKENGATE_EXPOSE_DEV_ISSUER").as_deref() {
@@ -169,7 +171,9 @@ fn grpcurl_lines(grpc: &str, http: Option<&str>, audience: &str) -> String {
              -d '{{\"sub\":\"alice\",\"scope\":\"orders:read\",\"tenant_id\":\"acme\",\"ttl_secs\":60}}' \\\n  \
              | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\n\n"
         )),
-        None => out.push_str(&format!("# Get an access token for audience {audience:?} from your issuer:\nTOKEN=...\n\n")),
+        None => {
+            out.push_str(&format!("# Get an access token for audience {audience:?} from your issuer:\nTOKEN=...\n\n"))
+        }
     }
     out.push_str(&format!(
         "# Health and reflection, no token needed:\n\

@@ -12,8 +12,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     let mut config = prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
-    tonic_prost_build::configure()
-        .file_descriptor_set_path(out.join("orders_descriptor.bin"))
-        .compile_with_config(config, &[proto], &[proto_dir])?;
+    tonic_prost_build::configure().file_descriptor_set_path(out.join("orders_descriptor.bin")).compile_with_config(
+        config,
+        &[proto],
+        &[proto_dir],
+    )?;
     Ok(())
 }

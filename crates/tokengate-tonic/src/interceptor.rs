@@ -53,7 +53,11 @@ impl fmt::Debug for AuthInterceptor {
 impl AuthInterceptor {
     /// Requires a token that `verifier` accepts.
     pub fn new(verifier: Verifier) -> Self {
-        AuthInterceptor { authn: Authn::new(verifier), sources: TokenSources::bearer(), challenge: BearerChallenge::default() }
+        AuthInterceptor {
+            authn: Authn::new(verifier),
+            sources: TokenSources::bearer(),
+            challenge: BearerChallenge::default(),
+        }
     }
 
     /// Another verifier, tried after the previous ones.

@@ -222,7 +222,12 @@ impl Config {
     }
 
     /// Authorizes and prepares the request; the watch for the response.
-    fn admit<B>(&self, verified: Arc<Verified>, incoming: IncomingToken, request: &mut Request<B>) -> Result<Watch, Status> {
+    fn admit<B>(
+        &self,
+        verified: Arc<Verified>,
+        incoming: IncomingToken,
+        request: &mut Request<B>,
+    ) -> Result<Watch, Status> {
         self.authorize(&verified, request)?;
         let extensions = request.extensions_mut();
         extensions.insert(Arc::clone(&verified));

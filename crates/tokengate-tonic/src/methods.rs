@@ -297,8 +297,7 @@ mod tests {
     #[test]
     fn exact_wins_and_unlisted_is_none() {
         let deny = |_: &Verified, _: &CallView<'_>| Err(Denial::forbidden("exact"));
-        let map =
-            MethodMap::new().method("/p.S/*", allow_authenticated()).and_then(|m| m.method("/p.S/Secret", deny));
+        let map = MethodMap::new().method("/p.S/*", allow_authenticated()).and_then(|m| m.method("/p.S/Secret", deny));
         let map = map.unwrap_or_default();
         assert!(map.policy_for("/p.S/Open").is_some());
         assert!(map.policy_for("/p.S/Secret").is_some());

@@ -45,7 +45,8 @@ impl Orders for Front {
 }
 
 async fn front(b: std::net::SocketAddr, forward: bool) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
-    let downstream = OrdersClient::new(ServiceBuilder::new().layer(AuthorizeLayer::new(ForwardIncoming)).service(channel(b).await));
+    let downstream =
+        OrdersClient::new(ServiceBuilder::new().layer(AuthorizeLayer::new(ForwardIncoming)).service(channel(b).await));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let layer = GrpcAuthLayer::new(verifier(ES256).build().unwrap());

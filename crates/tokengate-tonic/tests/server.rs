@@ -21,12 +21,13 @@ fn layer() -> GrpcAuthLayer {
 }
 
 fn orders_map() -> MethodMap {
-    MethodMap::new()
-        .method("/tokengate.example.v1.Orders/ListOrders", require_scope("orders:read"))
-        .unwrap()
+    MethodMap::new().method("/tokengate.example.v1.Orders/ListOrders", require_scope("orders:read")).unwrap()
 }
 
-async fn unary(layer: GrpcAuthLayer, request: tonic::Request<tokengate_example_proto::orders::ListOrdersRequest>) -> Result<tokengate_example_proto::orders::ListOrdersResponse, tonic::Status> {
+async fn unary(
+    layer: GrpcAuthLayer,
+    request: tonic::Request<tokengate_example_proto::orders::ListOrdersRequest>,
+) -> Result<tokengate_example_proto::orders::ListOrdersResponse, tonic::Status> {
     let server = serve(layer, TestOrders::default()).await;
     let mut client = client(server.addr).await;
     client.list_orders(request).await.map(tonic::Response::into_inner)
@@ -86,7 +87,9 @@ async fn two_tokens_are_an_invalid_request() {
     assert_eq!(status.message(), "the request carrying the token is malformed");
     assert_eq!(
         www(&status).as_deref(),
-        Some(r#"Bearer realm="orders", error="invalid_request", error_description="the request carrying the token is malformed""#)
+        Some(
+            r#"Bearer realm="orders", error="invalid_request", error_description="the request carrying the token is malformed""#
+        )
     );
 }
 
@@ -301,7 +304,8 @@ async fn the_interceptor_verifies_with_loaded_keys() {
     let status = client.list_orders(list("acme")).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
     assert_eq!(www(&status).as_deref(), Some(r#"Bearer realm="orders""#));
-    let status = client.list_orders(with_token(list("acme"), &good().claim("exp", now() - 3600).sign())).await.unwrap_err();
+    let status =
+        client.list_orders(with_token(list("acme"), &good().claim("exp", now() - 3600).sign())).await.unwrap_err();
     assert_eq!(status.message(), "the access token expired");
     task.abort();
 }

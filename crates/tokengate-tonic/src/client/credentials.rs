@@ -165,7 +165,9 @@ impl ClientCredentials {
         let success: Success = serde_json::from_slice(&body)
             .map_err(|_| ProviderError::Unavailable("the token response is not the expected JSON".into()))?;
         if !success.token_type.eq_ignore_ascii_case("bearer") {
-            return Err(ProviderError::Unavailable("the token endpoint issued a token that is not a Bearer token".into()));
+            return Err(ProviderError::Unavailable(
+                "the token endpoint issued a token that is not a Bearer token".into(),
+            ));
         }
         let lifetime = success.expires_in.map_or(DEFAULT_LIFETIME, Duration::from_secs);
         Ok((AccessToken::new(success.access_token)?, lifetime))
@@ -204,7 +206,8 @@ impl ClientCredentialsBuilder {
 
     /// Checks the endpoint and builds the provider.
     pub fn build(self) -> Result<ClientCredentials, ProviderError> {
-        let url = Url::parse(&self.token_url).map_err(|_| ProviderError::Config("the token URL is not a URL".into()))?;
+        let url =
+            Url::parse(&self.token_url).map_err(|_| ProviderError::Config("the token URL is not a URL".into()))?;
         let loopback = url.host_str().is_some_and(|host| {
             host.eq_ignore_ascii_case("localhost")
                 || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())

@@ -108,9 +108,9 @@ impl Future for TokenFuture {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.0 {
-            Inner::Ready(result) => {
-                Poll::Ready(result.take().unwrap_or(Err(ProviderError::Config("token future polled after completion".into()))))
-            }
+            Inner::Ready(result) => Poll::Ready(
+                result.take().unwrap_or(Err(ProviderError::Config("token future polled after completion".into()))),
+            ),
             Inner::Boxed(future) => future.as_mut().poll(cx),
         }
     }

@@ -37,11 +37,7 @@ pub struct TestOrders {
 
 impl Default for TestOrders {
     fn default() -> Self {
-        TestOrders {
-            interval: Duration::from_millis(50),
-            stream_dropped: Arc::default(),
-            calls: Arc::default(),
-        }
+        TestOrders { interval: Duration::from_millis(50), stream_dropped: Arc::default(), calls: Arc::default() }
     }
 }
 
