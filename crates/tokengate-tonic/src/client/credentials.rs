@@ -31,7 +31,8 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Fetches and caches the service's own token (see the [module docs](self)). `Clone` shares
+/// Fetches and caches the service's own token: cached until shortly before expiry, one refresh
+/// for all concurrent callers, HTTP Basic client authentication. `Clone` shares
 /// the cache.
 #[derive(Clone)]
 pub struct ClientCredentials {
