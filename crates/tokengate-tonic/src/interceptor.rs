@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use http::{Extensions, Method, Uri};
 use tokengate_core::{AuthError, ErrorKind, RevocationCheck, Verifier};
-use tokengate_tower::{BearerChallenge, RequestHead, TokenSources};
+use tokengate_tower::{Authenticator, BearerChallenge, RequestHead, TokenSources};
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
@@ -53,17 +53,17 @@ impl fmt::Debug for AuthInterceptor {
 impl AuthInterceptor {
     /// Requires a token that `verifier` accepts.
     pub fn new(verifier: Verifier) -> Self {
+        AuthInterceptor::from_authenticator(Authenticator::new(verifier))
+    }
+
+    /// Authenticates with `authenticator`; a token it could only accept after waiting (a
+    /// key refresh, a remote verifier) is refused.
+    pub fn from_authenticator(authenticator: Authenticator) -> Self {
         AuthInterceptor {
-            authn: Authn::new(verifier),
+            authn: Authn::new(authenticator),
             sources: TokenSources::bearer(),
             challenge: BearerChallenge::default(),
         }
-    }
-
-    /// Another verifier, tried after the previous ones.
-    pub fn verifier(mut self, verifier: Verifier) -> Self {
-        self.authn = self.authn.with_verifier(verifier);
-        self
     }
 
     /// Checks every token against `store`.

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use http::{HeaderName, Request, Response};
 use tokengate_core::{AuthError, Clock, DEFAULT_LEEWAY, ErrorKind, RevocationCheck, SystemClock, Verified, Verifier};
-use tokengate_tower::{BearerChallenge, RequestHead, TokenSources};
+use tokengate_tower::{Authenticator, BearerChallenge, RequestHead, TokenSources};
 use tonic::Status;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -41,6 +41,10 @@ use crate::status::{denial_to_status, to_status};
 use crate::stream::{AuthBody, DEFAULT_RECHECK_INTERVAL, Watch, WatchConfig};
 
 /// Configures and applies authentication to a tonic server. `Clone` is cheap.
+///
+/// Authentication itself is tokengate-tower's transport-neutral
+/// [`Authenticator`] ([`GrpcAuthLayer::from_authenticator`]): the same verifiers, cache and
+/// slow path as the HTTP layer.
 ///
 /// ```
 /// use tokengate_core::{Algorithm, Key, KeySet, Verifier};
@@ -87,9 +91,17 @@ impl fmt::Debug for GrpcAuthLayer {
 impl GrpcAuthLayer {
     /// Requires a token that `verifier` accepts on every method but the exempt ones.
     pub fn new(verifier: Verifier) -> Self {
+        GrpcAuthLayer::from_authenticator(Authenticator::new(verifier))
+    }
+
+    /// Authenticates with `authenticator` (several verifiers, the verified-token cache,
+    /// introspection of opaque tokens: see tokengate-tower's `Authenticator`). Give the
+    /// revocation store to [`GrpcAuthLayer::revocation`], which also re-checks running
+    /// streams.
+    pub fn from_authenticator(authenticator: Authenticator) -> Self {
         GrpcAuthLayer {
             config: Arc::new(Config {
-                authn: Authn::new(verifier),
+                authn: Authn::new(authenticator),
                 sources: TokenSources::bearer(),
                 methods: None,
                 exemptions: Exemptions::default(),
@@ -107,11 +119,6 @@ impl GrpcAuthLayer {
     fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(Arc::make_mut(&mut self.config));
         self
-    }
-
-    /// Another verifier, tried after the previous ones (one per issuer, say).
-    pub fn verifier(self, verifier: Verifier) -> Self {
-        self.edit(|c| c.authn = c.authn.clone().with_verifier(verifier))
     }
 
     /// Checks every token against `store` when the call starts, and every

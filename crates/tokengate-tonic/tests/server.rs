@@ -327,3 +327,68 @@ async fn a_handler_without_the_layer_is_internal() {
     assert_eq!(status.message(), "the authentication layer is missing");
     task.abort();
 }
+
+/// Keys that are unknown until a refresh has run: the slow path of the layer.
+struct LateKeys {
+    refreshed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    refreshes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl KeyResolver for LateKeys {
+    fn resolve(&self, query: &KeyQuery<'_>) -> Result<Key, AuthError> {
+        if self.refreshed.load(Ordering::SeqCst) {
+            tokengate_test_support::fixture(ES256).key_set().resolve(query)
+        } else {
+            Err(AuthError::new(ErrorKind::UnknownKey))
+        }
+    }
+
+    fn refresh_unknown(&self, _query: &KeyQuery<'_>) -> Option<tokengate_core::RefreshFuture> {
+        let (refreshed, refreshes) = (std::sync::Arc::clone(&self.refreshed), std::sync::Arc::clone(&self.refreshes));
+        Some(Box::pin(async move {
+            refreshes.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            refreshed.store(true, Ordering::SeqCst);
+        }))
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_kid_refreshes_the_keys_then_the_call_goes_through() {
+    let keys = LateKeys { refreshed: Default::default(), refreshes: Default::default() };
+    let refreshes = std::sync::Arc::clone(&keys.refreshes);
+    let verifier = Verifier::builder(keys).issuer(ISSUER).audience(AUDIENCE).algorithms([ES256]).build().unwrap();
+    let store = SwitchStore::default();
+    let layer = GrpcAuthLayer::new(verifier).methods(orders_map()).revocation(store.clone());
+    let server = serve(layer, TestOrders::default()).await;
+    let mut client = client(server.addr).await;
+    let response = client.list_orders(with_token(list("acme"), &good().sign())).await.unwrap().into_inner();
+    assert_eq!(response.orders[0].id, SUBJECT);
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+    // The slow path also runs the revocation check and the method policy.
+    assert_eq!(store.checks.load(Ordering::SeqCst), 1);
+    let token = TokenBuilder::new(ES256).claim("tenant_id", "acme").sign();
+    let status = client.list_orders(with_token(list("acme"), &token)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn a_cached_token_is_still_checked_for_revocation_and_policy() {
+    let auth =
+        tokengate_tower::Authenticator::builder(verifier(ES256).build().unwrap()).cache_verified_tokens(100).build();
+    let store = SwitchStore::default();
+    let layer = GrpcAuthLayer::from_authenticator(auth).methods(orders_map()).revocation(store.clone());
+    let server = serve(layer, TestOrders::default()).await;
+    let mut client = client(server.addr).await;
+    let token = good().sign();
+    for _ in 0..3 {
+        client.list_orders(with_token(list("acme"), &token)).await.unwrap();
+    }
+    assert_eq!(store.checks.load(Ordering::SeqCst), 3);
+    store.revoked.store(true, Ordering::SeqCst);
+    let status = client.list_orders(with_token(list("acme"), &token)).await.unwrap_err();
+    assert_eq!(status.message(), "the access token has been revoked");
+    store.revoked.store(false, Ordering::SeqCst);
+    let status = client.list_orders(with_token(list("globex"), &token)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+}
