@@ -10,6 +10,7 @@
 //! | `tower` | `tower`: `JwtAuthLayer`, token sources, RFC 6750 responses | yes |
 //! | `axum` | `axum`: `Claims<T>`, `Option<Claims<T>>`, `VerifiedToken` | yes |
 //! | `issuer` | `issuer`: signers, minting, a JWKS endpoint, the dev-only issuer | no |
+//! | `cwt` | `cwt`: CBOR Web Tokens (RFC 8392) with the same keys and checks | no |
 //!
 //! `cargo run --example quickstart` starts a protected API with an embedded dev issuer
 //! and prints the curl commands to try it.
@@ -32,6 +33,10 @@ pub use tokengate_axum as axum;
 /// Signers, token minting, a JWKS endpoint and the dev-only issuer (`tokengate-issuer`).
 #[cfg(feature = "issuer")]
 pub use tokengate_issuer as issuer;
+
+/// CBOR Web Tokens (RFC 8392) verified with the same keys and checks (`tokengate-cwt`).
+#[cfg(feature = "cwt")]
+pub use tokengate_cwt as cwt;
 
 /// The names most programs need.
 pub mod prelude {

@@ -162,9 +162,8 @@ mod imp {
             let key = jsonwebtoken::EncodingKey::from_secret(secret);
             let Ok(signer) = (provider.signer_factory)(&self.alg, &key) else { return false };
             let Ok(full) = signer.try_sign(message) else { return false };
-            full.get(..tag.len()).is_some_and(|prefix| {
-                prefix.iter().zip(tag).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-            })
+            full.get(..tag.len())
+                .is_some_and(|prefix| prefix.iter().zip(tag).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
         }
     }
 }

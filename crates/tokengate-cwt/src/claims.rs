@@ -132,9 +132,7 @@ fn to_json(value: Value, depth: usize) -> Result<Json, AuthError> {
         Value::Bool(b) => Json::Bool(b),
         Value::Null => Json::Null,
         Value::Tag(_, inner) => to_json(*inner, depth)?,
-        Value::Array(items) => {
-            Json::Array(items.into_iter().map(|v| to_json(v, depth + 1)).collect::<Result<_, _>>()?)
-        }
+        Value::Array(items) => Json::Array(items.into_iter().map(|v| to_json(v, depth + 1)).collect::<Result<_, _>>()?),
         Value::Map(entries) => {
             let mut map = Map::with_capacity(entries.len());
             for (key, value) in entries {

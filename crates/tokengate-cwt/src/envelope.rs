@@ -77,10 +77,7 @@ fn algorithm(protected: &Header, unprotected: &Header, mac: bool) -> Result<Cose
         return Err(AuthError::with_detail(ErrorKind::UnsupportedCritical, "crit in the unprotected header"));
     }
     let understood = |label: &RegisteredLabelWithPrivate<iana::HeaderParameter>| {
-        matches!(
-            label,
-            RegisteredLabelWithPrivate::Assigned(iana::HeaderParameter::Alg | iana::HeaderParameter::Kid)
-        )
+        matches!(label, RegisteredLabelWithPrivate::Assigned(iana::HeaderParameter::Alg | iana::HeaderParameter::Kid))
     };
     if !protected.crit.iter().all(understood) {
         return Err(AuthError::with_detail(ErrorKind::UnsupportedCritical, "unknown critical header"));
@@ -105,4 +102,3 @@ fn key_id(protected: &Header, unprotected: &Header) -> Result<Vec<u8>, AuthError
         (true, _) => Ok(unprotected.key_id.clone()),
     }
 }
-

@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use tokengate_core::{
-    AuthError, Clock, ErrorKind, Key, KeyQuery, KeyResolver, RemoteVerifier, Verified, VerifyFuture,
-};
+use tokengate_core::{AuthError, Clock, ErrorKind, Key, KeyQuery, KeyResolver, RemoteVerifier, Verified, VerifyFuture};
 
 use crate::alg::{ALL_COSE_ALGORITHMS, CoseAlgorithm};
 use crate::builder::IssuerStep;

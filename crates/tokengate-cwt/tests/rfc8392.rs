@@ -1,6 +1,6 @@
 //! The examples of RFC 8392 Appendix A, copied from the RFC text, verified with the
 //! RFC's keys (A.2.2, A.2.3) at a clock inside their 2015 validity window.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 
@@ -121,8 +121,8 @@ fn tampered_examples_are_refused() {
 
 #[test]
 fn the_examples_fail_with_other_keys_under_the_same_kid() {
-    let other_ec = aws_lc_rs::signature::EcdsaKeyPair::generate(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING)
-        .unwrap();
+    let other_ec =
+        aws_lc_rs::signature::EcdsaKeyPair::generate(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
     use aws_lc_rs::signature::KeyPair;
     let point = other_ec.public_key().as_ref().to_vec();
     let keys = KeySet::new([
@@ -193,8 +193,9 @@ fn the_allowlist_and_key_pinning_apply() {
     assert!(es_only.verify(&hex(A3)).is_ok());
     assert_eq!(kind(es_only.verify(&hex(A4))), ErrorKind::AlgorithmNotAllowed);
     // The kid names a key pinned to another algorithm.
-    let swapped = KeySet::new([Key::hmac(Algorithm::HS256, &hex(SYMMETRIC_256)).unwrap().with_kid("AsymmetricECDSA256")])
-        .unwrap();
+    let swapped =
+        KeySet::new([Key::hmac(Algorithm::HS256, &hex(SYMMETRIC_256)).unwrap().with_kid("AsymmetricECDSA256")])
+            .unwrap();
     let verifier = CwtVerifier::builder(swapped)
         .issuer(ISS)
         .audience(AUD)

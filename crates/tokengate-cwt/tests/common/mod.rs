@@ -1,5 +1,5 @@
 //! Test helpers: keys, and CWTs built with coset and signed with aws-lc-rs.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(dead_code, unreachable_pub, clippy::panic, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair};
@@ -131,4 +131,3 @@ pub fn kind(result: Result<tokengate_core::Verified, tokengate_core::AuthError>)
         Err(e) => e.kind(),
     }
 }
-
