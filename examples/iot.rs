@@ -32,17 +32,16 @@ use std::error::Error;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Json};
 use axum::routing::post;
 use serde_json::{Value, json};
 use tokengate::Verifier;
 use tokengate::axum::VerifiedToken;
-use tokengate::core::{ASYMMETRIC_ALGORITHMS, AuthError, ErrorKind, RemoteVerifier};
+use tokengate::core::ASYMMETRIC_ALGORITHMS;
 use tokengate::jwks::JwksCache;
-use tokengate::tower::{BearerChallenge, Rejection};
+use tokengate::tower::{Authenticator, JwtAuthLayer};
 use tokengate_cwt::{ALL_COSE_ALGORITHMS, CwtVerifier};
 use tokengate_issuer::{DevIssuer, dev_cwt_router};
 use tokio::net::TcpListener;
@@ -154,44 +153,19 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
     Ok(Running { base_url, dev, server })
 }
 
-/// The verifiers: a JWT (with dots) goes to `jwt`, anything else to `cwt`.
-#[derive(Clone)]
+/// The verifiers: a JWT (three dot-separated segments) goes to `jwt`; anything else
+/// is not a JWT and goes to the authenticator's `remote` verifier, here the CWT verifier
+/// (nothing remote about it: it verifies the base64url CBOR locally, with the same keys).
 pub(crate) struct Tokens {
-    jwt: Verifier,
-    cwt: CwtVerifier,
+    pub(crate) jwt: Verifier,
+    pub(crate) cwt: CwtVerifier,
 }
 
-/// `POST /telemetry`, behind the token check (a `route_layer`: unknown paths stay 404).
+/// `POST /telemetry`, behind tokengate's HTTP layer (a `route_layer`: unknown paths stay
+/// 404); rejections are RFC 6750 challenges with RFC 9457 problem bodies.
 pub(crate) fn api_router(tokens: Tokens) -> Router {
-    Router::new().route("/telemetry", post(telemetry)).route_layer(middleware::from_fn_with_state(tokens, authenticate))
-}
-
-/// Verifies the `Authorization: Bearer` token and puts the `Arc<Verified>` where the
-/// axum extractors find it; a rejection is the RFC 6750 response tokengate's HTTP layer
-/// gives. (Once the transport-neutral authenticator lands, this becomes
-/// `JwtAuthLayer::from_authenticator(Authenticator::builder(jwt).remote(cwt).build())`.)
-async fn authenticate(State(tokens): State<Tokens>, mut request: Request, next: Next) -> Response {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
-    let verified = match token {
-        None => Err(AuthError::new(ErrorKind::MissingToken)),
-        Some(token) if token.contains('.') => tokens.jwt.verify_async(&token).await,
-        Some(token) => tokens.cwt.verify_remote(&token).await,
-    };
-    match verified {
-        Ok(verified) => {
-            // What tokengate's HTTP layer leaves for the extractors: the token and the challenge.
-            request.extensions_mut().insert(Arc::new(verified));
-            request.extensions_mut().insert(BearerChallenge::new(REALM));
-            next.run(request).await
-        }
-        Err(error) => Rejection::new(error, BearerChallenge::new(REALM)).response_with(axum::body::Body::empty()),
-    }
+    let auth = Authenticator::builder(tokens.jwt).remote(tokens.cwt).build();
+    Router::new().route("/telemetry", post(telemetry)).route_layer(JwtAuthLayer::from_authenticator(auth).realm(REALM))
 }
 
 /// 202 with the device's `sub` and what it sent.

@@ -121,11 +121,17 @@ async fn bad_cwts_are_401_invalid_token() {
     let untagged = URL_SAFE_NO_PAD.encode(&URL_SAFE_NO_PAD.decode(&cwt).unwrap()[3..]);
     let reply = telemetry(base, Some(&untagged), "{}").await;
     assert_eq!(reply.www_authenticate, Some(invalid_token("the access token is malformed")));
-    let reply = telemetry(base, Some("not*base64"), "{}").await;
+    let reply = telemetry(base, Some("not-base64~"), "{}").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.www_authenticate, Some(invalid_token("the access token is malformed")));
-
-    // The token is never echoed back.
-    assert!(!reply.body.contains("base64"));
+    // The problem body says why, and never echoes the token.
+    let problem: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(problem["status"], 401);
+    assert_eq!(problem["detail"], "the access token is malformed");
+    assert!(!reply.body.contains("not-base64"));
+    // Not a b64token at all: the request is malformed (400 invalid_request).
+    let reply = telemetry(base, Some("not*base64"), "{}").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     running.server.abort();
 }
 

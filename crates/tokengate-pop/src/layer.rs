@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tokengate_core::{AuthError, ErrorKind, Verified};
-use tokengate_tower::{BearerChallenge, Rejection};
+use tokengate_tower::{BearerChallenge, OnRejection, Problem, Rejection};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -34,36 +34,48 @@ use crate::peer::PeerCertificate;
 ///     // .route_layer(JwtAuthLayer::new(verifier)) outermost, added last
 /// ```
 #[derive(Clone, Debug, Default)]
-pub struct CertificateBindingLayer {
+pub struct CertificateBindingLayer<R = Problem> {
     require: bool,
+    on_rejection: R,
 }
 
 impl CertificateBindingLayer {
-    /// Bound tokens must match the client certificate; unbound tokens pass.
+    /// Bound tokens must match the client certificate; unbound tokens pass. Refusals
+    /// are answered like tokengate's HTTP layer does by default (RFC 6750 challenge,
+    /// RFC 9457 problem body).
     pub fn new() -> Self {
-        CertificateBindingLayer { require: false }
+        CertificateBindingLayer { require: false, on_rejection: Problem }
     }
+}
 
+impl<R> CertificateBindingLayer<R> {
     /// Also refuse tokens that are not certificate-bound.
     pub fn require_binding(mut self) -> Self {
         self.require = true;
         self
     }
+
+    /// Another response builder for refusals (e.g. [`tokengate_tower::Rfc6750`] for
+    /// an empty body).
+    pub fn on_rejection<R2>(self, on_rejection: R2) -> CertificateBindingLayer<R2> {
+        CertificateBindingLayer { require: self.require, on_rejection }
+    }
 }
 
-impl<S> Layer<S> for CertificateBindingLayer {
-    type Service = CertificateBinding<S>;
+impl<S, R: Clone> Layer<S> for CertificateBindingLayer<R> {
+    type Service = CertificateBinding<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CertificateBinding { inner, require: self.require }
+        CertificateBinding { inner, require: self.require, on_rejection: self.on_rejection.clone() }
     }
 }
 
 /// The service of [`CertificateBindingLayer`].
 #[derive(Clone, Debug)]
-pub struct CertificateBinding<S> {
+pub struct CertificateBinding<S, R = Problem> {
     inner: S,
     require: bool,
+    on_rejection: R,
 }
 
 fn check<B>(request: &Request<B>, require: bool) -> Result<(), AuthError> {
@@ -76,10 +88,10 @@ fn check<B>(request: &Request<B>, require: bool) -> Result<(), AuthError> {
     check_certificate_binding(token, request.extensions().get::<PeerCertificate>(), require)
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CertificateBinding<S>
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for CertificateBinding<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: Default,
+    R: OnRejection<ResBody>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -95,7 +107,7 @@ where
             Err(error) => {
                 let challenge =
                     request.extensions().get::<BearerChallenge>().cloned().unwrap_or_else(|| BearerChallenge::new(""));
-                let response = Rejection::new(error, challenge).response_with(ResBody::default());
+                let response = self.on_rejection.on_rejection(&Rejection::new(error, challenge));
                 ResponseFuture { kind: Kind::Refused { response: Some(response) } }
             }
         }

@@ -152,6 +152,12 @@ async fn a_bound_token_needs_its_own_certificate() {
     let reply = get_with(&https(&pki, Some(&pki.mallory)), format!("{}/me", server.base), &token).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.www_authenticate.as_deref(), Some(REFUSED));
+    let problem: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(
+        (problem["status"].as_u64(), problem["detail"].as_str()),
+        (Some(401), Some("the token has an invalid claim"))
+    );
+    assert!(!reply.body.contains(&pki.alice.thumbprint) && !reply.body.contains(&pki.mallory.thumbprint));
 
     // No certificate at all: refused.
     let reply = get_with(&https(&pki, None), format!("{}/me", server.base), &token).await;
