@@ -28,6 +28,7 @@
 //! | `TOKENGATE_TYP` | the required header `typ`, e.g. `at+jwt` | none |
 //! | `TOKENGATE_BIND` | the listen address | `127.0.0.1:3000` |
 //! | `TOKENGATE_EXPOSE_DEV_ISSUER` | `1` serves the dev issuer on a non-loopback address | `0` (refused) |
+//! | `TOKENGATE_TLS_CERT`, `TOKENGATE_TLS_KEY`, `TOKENGATE_TLS_CLIENT_CA` | PEM files: serve HTTPS, asking for (not requiring) client certificates; a token with `cnf.x5t#S256` (RFC 8705) is then accepted only over a connection with that certificate | plain HTTP |
 //!
 //! The router is built by [`start`], which the integration tests in `tests/quickstart.rs`
 //! serve on `127.0.0.1:0`.
@@ -45,11 +46,13 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokengate::axum::{AuthRejection, Claims, VerifiedToken};
+use tokengate::core::KeyResolver;
 use tokengate::core::{ASYMMETRIC_ALGORITHMS, parse_algorithm};
 use tokengate::jwks::JwksCache;
 use tokengate::tower::JwtAuthLayer;
-use tokengate::{Algorithm, Verifier};
+use tokengate::{Algorithm, KeySet, Verifier};
 use tokengate_issuer::DevIssuer;
+use tokengate_pop::CertificateBindingLayer;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
@@ -80,6 +83,9 @@ pub(crate) struct Config {
     /// `TOKENGATE_EXPOSE_DEV_ISSUER=1`: serve the embedded dev issuer (which mints a token
     /// for anyone who asks) on a non-loopback address. Off by default.
     pub(crate) expose_dev_issuer: bool,
+    /// `TOKENGATE_TLS_CERT`, `TOKENGATE_TLS_KEY`, `TOKENGATE_TLS_CLIENT_CA`: HTTPS with
+    /// client certificates requested (all three or none).
+    pub(crate) tls: Option<[String; 3]>,
 }
 
 impl Config {
@@ -92,6 +98,7 @@ impl Config {
             algorithms: vec![Algorithm::ES256],
             typ: None,
             expose_dev_issuer: false,
+            tls: None,
         }
     }
 
@@ -134,7 +141,12 @@ impl Config {
             Some("1") => true,
             Some(other) => return Err(format!("TOKENGATE_EXPOSE_DEV_ISSUER must be 0 or 1, not {other:?}")),
         };
-        Ok(Config { issuer, jwks_url, audience, algorithms, typ: var("TOKENGATE_TYP"), expose_dev_issuer })
+        let tls = match ["TOKENGATE_TLS_CERT", "TOKENGATE_TLS_KEY", "TOKENGATE_TLS_CLIENT_CA"].map(var) {
+            [Some(cert), Some(key), Some(ca)] => Some([cert, key, ca]),
+            [None, None, None] => None,
+            _ => return Err("TOKENGATE_TLS_CERT, TOKENGATE_TLS_KEY and TOKENGATE_TLS_CLIENT_CA go together".into()),
+        };
+        Ok(Config { issuer, jwks_url, audience, algorithms, typ: var("TOKENGATE_TYP"), expose_dev_issuer, tls })
     }
 }
 
@@ -167,7 +179,11 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
         )
         .into());
     }
-    let base_url = format!("http://{local}");
+    let tls = match &config.tls {
+        Some([cert, key, ca]) => Some(Arc::new(tokengate_pop::server_config_from_pem_files(cert, key, ca)?)),
+        None => None,
+    };
+    let base_url = format!("{}://{local}", if tls.is_some() { "https" } else { "http" });
     let dev = match &config.issuer {
         Some(_) => None,
         None => {
@@ -186,9 +202,12 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
         app = app.merge(dev.router());
     }
     let app = app.fallback_service(late_bound(Arc::clone(&api)));
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = match tls {
+        Some(tls) => tokio::spawn(tokengate_pop::serve_tls(listener, tls, app)),
+        None => tokio::spawn(async move { axum::serve(listener, app).await }),
+    };
 
-    match load_api(&config, &issuer).await {
+    match load_api(&config, &issuer, dev.as_ref()).await {
         Ok(router) => {
             let _ = api.set(router);
         }
@@ -202,10 +221,13 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
 
 /// The API's keys through the JWKS cache (OIDC discovery, or `TOKENGATE_JWKS_URL`), its
 /// verifier, and its router.
-async fn load_api(config: &Config, issuer: &str) -> Result<Router, BoxError> {
-    let keys = match &config.jwks_url {
-        Some(url) => JwksCache::from_url(url).await?,
-        None => JwksCache::discover(issuer).await?,
+async fn load_api(config: &Config, issuer: &str, dev: Option<&DevIssuer>) -> Result<Router, BoxError> {
+    let keys: Arc<dyn KeyResolver> = match (&config.jwks_url, dev.filter(|_| config.tls.is_some())) {
+        // Over HTTPS the embedded issuer's keys are taken as they are: the JWKS client
+        // would not trust the server's own (test) certificate.
+        (_, Some(dev)) => Arc::new(KeySet::from_jwks_json(&serde_json::to_vec(&dev.minter().signers().jwks())?)?.0),
+        (Some(url), None) => Arc::new(JwksCache::from_url(url).await?),
+        (None, None) => Arc::new(JwksCache::discover(issuer).await?),
     };
     let mut verifier = Verifier::builder(keys)
         .issuer(issuer)
@@ -224,6 +246,8 @@ pub(crate) fn api_router(verifier: Verifier) -> Router {
         .route("/me", get(me))
         .route("/admin", get(admin))
         .route("/tenants/{tenant}/orders", get(tenant_orders))
+        // A token bound to a client certificate (`cnf.x5t#S256`) needs that certificate.
+        .route_layer(CertificateBindingLayer::new())
         .route_layer(JwtAuthLayer::new(verifier).realm(REALM));
     Router::new().route("/public", get(public)).merge(protected)
 }

@@ -11,6 +11,8 @@
 //! | `axum` | `axum`: `Claims<T>`, `Option<Claims<T>>`, `VerifiedToken` | yes |
 //! | `issuer` | `issuer`: signers, minting, a JWKS endpoint, the dev-only issuer | no |
 //! | `cwt` | `cwt`: CBOR Web Tokens (RFC 8392) with the same keys and checks | no |
+//! | `pop` | `pop`: certificate-bound tokens (RFC 8705), `CertificateBindingLayer` | no |
+//! | `tls` | `pop::serve_tls`: HTTPS for axum on rustls, client certificates requested | no |
 //!
 //! `cargo run --example quickstart` starts a protected API with an embedded dev issuer
 //! and prints the curl commands to try it.
@@ -37,6 +39,10 @@ pub use tokengate_issuer as issuer;
 /// CBOR Web Tokens (RFC 8392) verified with the same keys and checks (`tokengate-cwt`).
 #[cfg(feature = "cwt")]
 pub use tokengate_cwt as cwt;
+
+/// Proof of possession: certificate-bound tokens, HTTPS with client certificates (`tokengate-pop`).
+#[cfg(feature = "pop")]
+pub use tokengate_pop as pop;
 
 /// The names most programs need.
 pub mod prelude {
