@@ -118,13 +118,13 @@ pin_project! {
     /// The future of [`CertificateBinding`]: the inner service's, or a ready refusal.
     pub struct ResponseFuture<F, B> {
         #[pin]
-        kind: Kind<F, B>,
+        pub(crate) kind: Kind<F, B>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F, B> {
+    pub(crate) enum Kind<F, B> {
         Inner { #[pin] future: F },
         Refused { response: Option<Response<B>> },
     }

@@ -9,10 +9,14 @@
 //!   aws-lc-rs provider set explicitly, asking for (not requiring) client certificates
 //!   and leaving the verified [`PeerCertificate`] in each request's extensions.
 //!
+//! - **DPoP (RFC 9449)** in [`dpop`]: a token whose `cnf` has `jkt` needs the `DPoP`
+//!   scheme and a valid proof ([`dpop::DpopVerifier`], [`dpop::DpopLayer`]).
+//!
 //! Refusals are 401 `invalid_token` (RFC 8705 section 3), answered through tokengate's
 //! HTTP mapping with the route's `WWW-Authenticate` challenge.
 
 mod binding;
+pub mod dpop;
 mod layer;
 mod peer;
 #[cfg(feature = "tls")]
