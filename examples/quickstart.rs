@@ -30,6 +30,10 @@
 //! | `TOKENGATE_EXPOSE_DEV_ISSUER` | `1` serves the dev issuer on a non-loopback address | `0` (refused) |
 //! | `TOKENGATE_TLS_CERT`, `TOKENGATE_TLS_KEY`, `TOKENGATE_TLS_CLIENT_CA` | PEM files: serve HTTPS, asking for (not requiring) client certificates; a token with `cnf.x5t#S256` (RFC 8705) is then accepted only over a connection with that certificate | plain HTTP |
 //!
+//! Protected routes accept DPoP (RFC 9449): a token with `cnf.jkt` needs `Authorization:
+//! DPoP <token>` and a valid `DPoP` proof for this server's URL; tokens without `cnf` work
+//! as bearer tokens.
+//!
 //! The router is built by [`start`], which the integration tests in `tests/quickstart.rs`
 //! serve on `127.0.0.1:0`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::print_stdout)]
@@ -49,10 +53,11 @@ use tokengate::axum::{AuthRejection, Claims, VerifiedToken};
 use tokengate::core::KeyResolver;
 use tokengate::core::{ASYMMETRIC_ALGORITHMS, parse_algorithm};
 use tokengate::jwks::JwksCache;
-use tokengate::tower::JwtAuthLayer;
+use tokengate::tower::{JwtAuthLayer, TokenSources};
 use tokengate::{Algorithm, KeySet, Verifier};
 use tokengate_issuer::DevIssuer;
 use tokengate_pop::CertificateBindingLayer;
+use tokengate_pop::dpop::{DpopLayer, DpopScheme, DpopVerifier};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
@@ -207,7 +212,7 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
         None => tokio::spawn(async move { axum::serve(listener, app).await }),
     };
 
-    match load_api(&config, &issuer, dev.as_ref()).await {
+    match load_api(&config, &issuer, dev.as_ref(), &base_url).await {
         Ok(router) => {
             let _ = api.set(router);
         }
@@ -221,7 +226,7 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
 
 /// The API's keys through the JWKS cache (OIDC discovery, or `TOKENGATE_JWKS_URL`), its
 /// verifier, and its router.
-async fn load_api(config: &Config, issuer: &str, dev: Option<&DevIssuer>) -> Result<Router, BoxError> {
+async fn load_api(config: &Config, issuer: &str, dev: Option<&DevIssuer>, base: &str) -> Result<Router, BoxError> {
     let keys: Arc<dyn KeyResolver> = match (&config.jwks_url, dev.filter(|_| config.tls.is_some())) {
         // Over HTTPS the embedded issuer's keys are taken as they are: the JWKS client
         // would not trust the server's own (test) certificate.
@@ -236,19 +241,21 @@ async fn load_api(config: &Config, issuer: &str, dev: Option<&DevIssuer>) -> Res
     if let Some(typ) = &config.typ {
         verifier = verifier.typ(typ.clone());
     }
-    Ok(api_router(verifier.build()?))
+    Ok(api_router(verifier.build()?, DpopVerifier::new(base)))
 }
 
 /// The protected API. Authentication is a `route_layer`, so an unknown path stays a 404
 /// instead of turning into a 401, and `/public` is merged in without it.
-pub(crate) fn api_router(verifier: Verifier) -> Router {
+pub(crate) fn api_router(verifier: Verifier, dpop: DpopVerifier) -> Router {
     let protected = Router::new()
         .route("/me", get(me))
         .route("/admin", get(admin))
         .route("/tenants/{tenant}/orders", get(tenant_orders))
         // A token bound to a client certificate (`cnf.x5t#S256`) needs that certificate.
         .route_layer(CertificateBindingLayer::new())
-        .route_layer(JwtAuthLayer::new(verifier).realm(REALM));
+        // A DPoP-bound token (`cnf.jkt`) needs `Authorization: DPoP` and a valid proof.
+        .route_layer(DpopLayer::new(dpop))
+        .route_layer(JwtAuthLayer::new(verifier).realm(REALM).token_sources(TokenSources::bearer().then(DpopScheme)));
     Router::new().route("/public", get(public)).merge(protected)
 }
 
