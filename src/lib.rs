@@ -11,7 +11,7 @@
 //! | `axum` | `axum`: `Claims<T>`, `Option<Claims<T>>`, `VerifiedToken` | yes |
 //! | `issuer` | `issuer`: signers, minting, a JWKS endpoint, the dev-only issuer | no |
 //! | `cwt` | `cwt`: CBOR Web Tokens (RFC 8392) with the same keys and checks | no |
-//! | `pop` | `pop`: certificate-bound tokens (RFC 8705), `CertificateBindingLayer` | no |
+//! | `pop` | `pop`: certificate-bound tokens (RFC 8705), `CertificateBindingLayer`, DPoP (RFC 9449) | no |
 //! | `tls` | `pop::serve_tls`: HTTPS for axum on rustls, client certificates requested | no |
 //!
 //! `cargo run --example quickstart` starts a protected API with an embedded dev issuer
