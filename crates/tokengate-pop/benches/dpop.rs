@@ -3,7 +3,14 @@
 //!
 //! Run: `cargo bench -p tokengate-pop --bench dpop` (prints the interleaved ratio table
 //! of BENCHMARKS.md; target: check <= 1.10x one signature verification).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -66,7 +73,9 @@ fn main() {
         ratios.push(this[1] / this[0]);
     }
     ratios.sort_by(f64::total_cmp);
-    println!("| P-256 signature check | `DpopVerifier::check` (fresh proof) | check / signature, median of rounds | target |");
+    println!(
+        "| P-256 signature check | `DpopVerifier::check` (fresh proof) | check / signature, median of rounds | target |"
+    );
     println!("| ---: | ---: | ---: | ---: |");
     println!("| {:.2} µs | {:.2} µs | {:.3}x | ≤ 1.10x |", best[0], best[1], ratios[ratios.len() / 2]);
 }

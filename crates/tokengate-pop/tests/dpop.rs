@@ -247,3 +247,11 @@ async fn bearer_and_dpop_schemes_are_not_interchangeable() {
     let proof = holder.proof("POST", "https://api.example/orders", &bound);
     assert_eq!(api.call("POST", "/orders", &format!("DPoP {bound}"), &[&proof]).await, (StatusCode::OK, None));
 }
+
+#[tokio::test]
+async fn without_the_authentication_layer_it_is_a_500() {
+    let dpop = DpopVerifier::new(ORIGIN);
+    let app: Router = Router::new().route("/me", get(|| async { "unreachable" })).route_layer(DpopLayer::new(dpop));
+    let request = Request::builder().uri("/me").header("authorization", "Bearer x").body(Body::empty()).unwrap();
+    assert_eq!(app.oneshot(request).await.unwrap().status(), StatusCode::INTERNAL_SERVER_ERROR);
+}

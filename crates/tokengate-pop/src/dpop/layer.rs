@@ -52,7 +52,8 @@ impl TokenSource for DpopScheme {
 /// error="invalid_dpop_proof"` (or `invalid_token`) and `error_description`.
 ///
 /// The authentication layer must read the `DPoP` scheme too:
-/// `JwtAuthLayer::new(v).token_sources(TokenSources::bearer().then(DpopScheme))`.
+/// `JwtAuthLayer::new(v).token_sources(TokenSources::bearer().then(DpopScheme))`. A
+/// request without a verified token is a 500: the authentication layer is missing.
 #[derive(Clone, Debug)]
 pub struct DpopLayer {
     verifier: DpopVerifier,
@@ -90,10 +91,15 @@ struct Cnf {
     jkt: Option<String>,
 }
 
-fn check<B>(verifier: &DpopVerifier, request: &Request<B>) -> Result<(), DpopError> {
+/// `Err(None)`: no verified token in the request, the authentication layer is missing (500).
+fn check<B>(verifier: &DpopVerifier, request: &Request<B>) -> Result<(), Option<DpopError>> {
     let Some(token) = request.extensions().get::<Arc<Verified>>() else {
-        return Err(DpopError::InvalidToken("no verified token: the authentication layer is missing"));
+        return Err(None);
     };
+    check_token(verifier, request, token).map_err(Some)
+}
+
+fn check_token<B>(verifier: &DpopVerifier, request: &Request<B>, token: &Verified) -> Result<(), DpopError> {
     let jkt = token
         .claims_as::<Confirmation>()
         .map_err(|_| DpopError::InvalidToken("cnf is malformed"))?
@@ -155,8 +161,13 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         match check(&self.verifier, &request) {
             Ok(()) => ResponseFuture { kind: Kind::Inner { future: self.inner.call(request) } },
-            Err(error) => {
+            Err(Some(error)) => {
                 ResponseFuture { kind: Kind::Refused { response: Some(dpop_refusal(&self.verifier, &error)) } }
+            }
+            Err(None) => {
+                let mut response = Response::new(ResBody::default());
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                ResponseFuture { kind: Kind::Refused { response: Some(response) } }
             }
         }
     }
