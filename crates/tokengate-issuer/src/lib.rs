@@ -44,7 +44,7 @@ pub use cwt::{CWT_TAG, CwtBuilder, CwtMinter};
 #[cfg(all(feature = "cwt", feature = "axum"))]
 pub use cwt::{DEV_CWT_PATH, DevCwtRequest, dev_cwt_router};
 #[cfg(feature = "axum")]
-pub use dev::{DevIssuer, DevIssuerBuilder, DevTokenRequest, DevTokenResponse};
+pub use dev::{DevActor, DevIssuer, DevIssuerBuilder, DevTokenRequest, DevTokenResponse};
 pub use error::IssuerError;
 #[cfg(feature = "axum")]
 pub use jwks_endpoint::{DEFAULT_MAX_AGE, JWKS_PATH, JwksEndpoint};
