@@ -255,6 +255,10 @@ impl VerifierBuilder {
 
     /// Require the header's `typ` to equal this (compared case-insensitively, with an
     /// optional `application/` prefix, RFC 7515 4.1.9), e.g. `at+jwt` (RFC 9068).
+    ///
+    /// Without this setting, `typ` is optional, but a token whose `typ` names another
+    /// kind of JWT (any `*+jwt` other than `at+jwt`: `secevent+jwt`, `logout+jwt`,
+    /// `dpop+jwt`, ...) is refused with [`ErrorKind::InvalidType`].
     pub fn typ(mut self, typ: impl Into<String>) -> Self {
         self.typ = Some(typ.into());
         self
@@ -332,6 +336,15 @@ fn normalize_typ(typ: &str) -> &str {
         Some(prefix) if prefix.eq_ignore_ascii_case("application/") => typ.get(12..).unwrap_or_default(),
         _ => typ,
     }
+}
+
+/// Whether a (normalized) `typ` names a kind of JWT other than an access token: any
+/// `*+jwt` media type but `at+jwt` (RFC 8417 `secevent+jwt`, `logout+jwt`, RFC 9449
+/// `dpop+jwt`, ...). Refused by default so that such a token never passes as an access token.
+fn is_other_kind_of_jwt(typ: &str) -> bool {
+    let len = typ.len();
+    let suffixed = len >= 4 && typ.get(len - 4..).is_some_and(|s| s.eq_ignore_ascii_case("+jwt"));
+    suffixed && !typ.eq_ignore_ascii_case("at+jwt")
 }
 
 /// A token that passed the key-independent checks: header and claims parsed once, owned
@@ -603,11 +616,12 @@ impl Verifier {
         let inner = &*self.inner;
         let header = &prepared.header;
         let c = &prepared.registered;
-        if let Some(want) = &inner.typ {
-            let ok = header.typ().is_some_and(|t| normalize_typ(t).eq_ignore_ascii_case(want));
-            if !ok {
-                return Err(AuthError::new(ErrorKind::InvalidType));
-            }
+        let ok = match &inner.typ {
+            Some(want) => header.typ().is_some_and(|t| normalize_typ(t).eq_ignore_ascii_case(want)),
+            None => header.typ().is_none_or(|t| !is_other_kind_of_jwt(normalize_typ(t))),
+        };
+        if !ok {
+            return Err(AuthError::new(ErrorKind::InvalidType));
         }
         if let Some(bound) = key.issuer()
             && c.iss.as_deref() != Some(bound)
