@@ -325,3 +325,18 @@ async fn verifiers_are_tried_in_order_and_the_second_may_need_a_refresh() {
     assert_eq!(verified.subject(), Some("b"));
     assert_eq!(resolver.refreshes.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn empty_body_keeps_the_headers_and_drops_the_problem() {
+    let layer = JwtAuthLayer::new(rsa().verifier()).realm("orders").empty_body();
+    let service = layer.layer(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }));
+    let request = Request::builder().header("authorization", "Bearer a.b.c").body(()).unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()[WWW_AUTHENTICATE],
+        r#"Bearer realm="orders", error="invalid_token", error_description="the access token is malformed""#
+    );
+    assert_eq!(response.headers().get(CONTENT_TYPE), None);
+    assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::InvalidEncoding));
+}
