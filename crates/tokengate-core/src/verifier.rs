@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::Algorithm;
+use crate::alg::{self, ALL_ALGORITHMS};
 use crate::claims::{self, RegisteredClaims};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ConfigError, ErrorKind};
@@ -23,38 +24,9 @@ pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
 /// The default clock-skew leeway: 30 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
-/// Every algorithm tokengate verifies, in a fixed order.
-pub const ALL_ALGORITHMS: [Algorithm; 12] = [
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
-/// The asymmetric algorithms: what an identity provider's published keys can verify.
-pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
 fn bit(alg: Algorithm) -> u16 {
-    let index = ALL_ALGORITHMS.iter().position(|a| *a == alg).unwrap_or(15);
-    1 << index
+    // An algorithm outside the table gets a bit that no allowlist holds.
+    1 << alg::index(alg).min(15)
 }
 
 #[derive(Clone, Debug)]
