@@ -26,6 +26,7 @@
 //! | `TOKENGATE_AUDIENCE` | the audience the API accepts (required with `TOKENGATE_ISSUER`) | `quickstart-api` |
 //! | `TOKENGATE_ALGORITHMS` | allowed algorithms, comma-separated | `ES256` embedded, every asymmetric algorithm otherwise |
 //! | `TOKENGATE_TYP` | the required header `typ`, e.g. `at+jwt` | none |
+//! | `TOKENGATE_VERIFIED_CACHE` | entries of the verified-token cache (a repeated token skips the signature check); `0` turns it off | `10000` |
 //! | `TOKENGATE_BIND` | the listen address | `127.0.0.1:3000` |
 //! | `TOKENGATE_EXPOSE_DEV_ISSUER` | `1` serves the dev issuer on a non-loopback address | `0` (refused) |
 //!
@@ -48,6 +49,8 @@ use tokengate::axum::{AuthRejection, Claims, VerifiedToken};
 use tokengate::core::{ASYMMETRIC_ALGORITHMS, parse_algorithm};
 use tokengate::jwks::JwksCache;
 use tokengate::tower::JwtAuthLayer;
+use tokengate::tower::cache::VerifiedTokenCache;
+use tokengate::tower::metadata::{ProtectedResourceMetadata, WELL_KNOWN_PATH};
 use tokengate::{Algorithm, Verifier};
 use tokengate_issuer::DevIssuer;
 use tokio::net::TcpListener;
@@ -61,6 +64,8 @@ pub(crate) const DEFAULT_BIND: &str = "127.0.0.1:3000";
 /// The audience of the API (and of the dev issuer's tokens) unless `TOKENGATE_AUDIENCE`
 /// says otherwise.
 pub(crate) const DEFAULT_AUDIENCE: &str = "quickstart-api";
+/// The verified-token cache's size unless `TOKENGATE_VERIFIED_CACHE` says otherwise.
+pub(crate) const DEFAULT_VERIFIED_CACHE: u64 = 10_000;
 
 pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -77,6 +82,8 @@ pub(crate) struct Config {
     pub(crate) algorithms: Vec<Algorithm>,
     /// `TOKENGATE_TYP`.
     pub(crate) typ: Option<String>,
+    /// `TOKENGATE_VERIFIED_CACHE`: entries of the verified-token cache; 0 turns it off.
+    pub(crate) verified_cache: u64,
     /// `TOKENGATE_EXPOSE_DEV_ISSUER=1`: serve the embedded dev issuer (which mints a token
     /// for anyone who asks) on a non-loopback address. Off by default.
     pub(crate) expose_dev_issuer: bool,
@@ -91,6 +98,7 @@ impl Config {
             audience: DEFAULT_AUDIENCE.to_owned(),
             algorithms: vec![Algorithm::ES256],
             typ: None,
+            verified_cache: DEFAULT_VERIFIED_CACHE,
             expose_dev_issuer: false,
         }
     }
@@ -134,7 +142,22 @@ impl Config {
             Some("1") => true,
             Some(other) => return Err(format!("TOKENGATE_EXPOSE_DEV_ISSUER must be 0 or 1, not {other:?}")),
         };
-        Ok(Config { issuer, jwks_url, audience, algorithms, typ: var("TOKENGATE_TYP"), expose_dev_issuer })
+        let verified_cache = match var("TOKENGATE_VERIFIED_CACHE") {
+            None => DEFAULT_VERIFIED_CACHE,
+            Some(n) => n
+                .trim()
+                .parse()
+                .map_err(|_| format!("TOKENGATE_VERIFIED_CACHE must be a number of entries (0: off), not {n:?}"))?,
+        };
+        Ok(Config {
+            issuer,
+            jwks_url,
+            audience,
+            algorithms,
+            typ: var("TOKENGATE_TYP"),
+            verified_cache,
+            expose_dev_issuer,
+        })
     }
 }
 
@@ -148,6 +171,8 @@ pub(crate) struct Running {
     pub(crate) audience: String,
     /// The embedded dev issuer, when running.
     pub(crate) dev: Option<DevIssuer>,
+    /// The verified-token cache of the API, unless `TOKENGATE_VERIFIED_CACHE=0`.
+    pub(crate) verified_cache: Option<VerifiedTokenCache>,
     /// The server; it runs until aborted.
     pub(crate) server: JoinHandle<std::io::Result<()>>,
 }
@@ -188,7 +213,8 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
     let app = app.fallback_service(late_bound(Arc::clone(&api)));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    match load_api(&config, &issuer).await {
+    let verified_cache = (config.verified_cache > 0).then(|| VerifiedTokenCache::new(config.verified_cache));
+    match load_api(&config, &issuer, &base_url, verified_cache.clone()).await {
         Ok(router) => {
             let _ = api.set(router);
         }
@@ -197,12 +223,18 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
             return Err(e);
         }
     }
-    Ok(Running { base_url, issuer, audience: config.audience, dev, server })
+    Ok(Running { base_url, issuer, audience: config.audience, dev, verified_cache, server })
 }
 
 /// The API's keys through the JWKS cache (OIDC discovery, or `TOKENGATE_JWKS_URL`), its
-/// verifier, and its router.
-async fn load_api(config: &Config, issuer: &str) -> Result<Router, BoxError> {
+/// verifier, and its router (with the verified-token cache, when on, and its RFC 9728
+/// metadata document).
+async fn load_api(
+    config: &Config,
+    issuer: &str,
+    base_url: &str,
+    cache: Option<VerifiedTokenCache>,
+) -> Result<Router, BoxError> {
     let keys = match &config.jwks_url {
         Some(url) => JwksCache::from_url(url).await?,
         None => JwksCache::discover(issuer).await?,
@@ -214,17 +246,22 @@ async fn load_api(config: &Config, issuer: &str) -> Result<Router, BoxError> {
     if let Some(typ) = &config.typ {
         verifier = verifier.typ(typ.clone());
     }
-    Ok(api_router(verifier.build()?))
+    let mut layer = JwtAuthLayer::new(verifier.build()?).realm(REALM);
+    if let Some(cache) = cache {
+        layer = layer.verified_token_cache(cache);
+    }
+    let metadata = ProtectedResourceMetadata::new(base_url).authorization_server(issuer);
+    Ok(api_router(layer).route_service(WELL_KNOWN_PATH, metadata.into_service()))
 }
 
-/// The protected API. Authentication is a `route_layer`, so an unknown path stays a 404
-/// instead of turning into a 401, and `/public` is merged in without it.
-pub(crate) fn api_router(verifier: Verifier) -> Router {
+/// The protected API behind `layer`. Authentication is a `route_layer`, so an unknown path
+/// stays a 404 instead of turning into a 401, and `/public` is merged in without it.
+pub(crate) fn api_router(layer: JwtAuthLayer) -> Router {
     let protected = Router::new()
         .route("/me", get(me))
         .route("/admin", get(admin))
         .route("/tenants/{tenant}/orders", get(tenant_orders))
-        .route_layer(JwtAuthLayer::new(verifier).realm(REALM));
+        .route_layer(layer);
     Router::new().route("/public", get(public)).merge(protected)
 }
 
@@ -287,6 +324,8 @@ pub(crate) fn curl_commands(base: &str, external: Option<(&str, &str)>) -> Strin
     let mut out = format!(
         "# A public route, no token needed:\n\
          curl -i {base}/public\n\n\
+         # The resource's metadata (RFC 9728): its authorization server\n\
+         curl -i {base}/.well-known/oauth-protected-resource\n\n\
          # A protected route without a token: 401, WWW-Authenticate: Bearer realm=\"{REALM}\"\n\
          curl -i {base}/me\n\n"
     );
