@@ -371,6 +371,10 @@ async fn main() -> Result<(), BoxError> {
         Some(_) => println!("tokengate quickstart on {} (API and embedded dev issuer)\n", running.base_url),
         None => println!("tokengate quickstart on {} (keys from {})\n", running.base_url, running.issuer),
     }
+    match &running.verified_cache {
+        Some(_) => println!("verified-token cache: on (TOKENGATE_VERIFIED_CACHE=0 turns it off)\n"),
+        None => println!("verified-token cache: off\n"),
+    }
     let external = running.dev.is_none().then_some((running.issuer.as_str(), running.audience.as_str()));
     println!("{}", curl_commands(&running.base_url, external));
     tokio::select! {

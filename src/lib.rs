@@ -11,9 +11,26 @@
 //! | `axum` | `axum`: `Claims<T>`, `Option<Claims<T>>`, `VerifiedToken` | yes |
 //! | `issuer` | `issuer`: signers, minting, a JWKS endpoint, the dev-only issuer | no |
 //!
+//! An axum router protected by an OpenID Connect issuer, in two statements:
+//!
+//! ```no_run
+//! # use axum::{Router, routing::get};
+//! # use tokengate::tower::JwtAuthLayer;
+//! # async fn me() {}
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = tokengate::discover("https://idp.example.com/").await?.audience("orders-api").build()?;
+//! let app: Router = Router::new().route("/me", get(me)).route_layer(JwtAuthLayer::new(verifier));
+//! # Ok(()) }
+//! ```
+//!
 //! `cargo run --example quickstart` starts a protected API with an embedded dev issuer
 //! and prints the curl commands to try it.
 
+#[cfg(feature = "jwks")]
+mod discover;
+
+#[cfg(feature = "jwks")]
+pub use discover::{Discovered, discover};
 pub use tokengate_core as core;
 pub use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeySet, Verified, Verifier};
 
