@@ -40,6 +40,7 @@ mod key;
 mod key_set;
 pub mod manual;
 pub mod redact;
+pub mod unchecked;
 mod verified;
 mod verifier;
 

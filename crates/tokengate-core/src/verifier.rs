@@ -131,11 +131,6 @@ impl Verifier {
     pub fn builder(keys: impl KeyResolver) -> IssuerStep {
         IssuerStep { resolver: Arc::new(keys) }
     }
-
-    /// Starts a verifier over a shared resolver.
-    pub fn builder_shared(keys: Arc<dyn KeyResolver>) -> IssuerStep {
-        IssuerStep { resolver: keys }
-    }
 }
 
 impl IssuerStep {
@@ -442,14 +437,16 @@ impl Verifier {
         ALL_ALGORITHMS.iter().copied().filter(|a| self.inner.algorithms & bit(*a) != 0).collect()
     }
 
-    /// The key resolver.
-    pub fn resolver(&self) -> &Arc<dyn KeyResolver> {
-        &self.inner.resolver
+    /// Now, by this verifier's clock (seconds since the Unix epoch): what `exp` is judged
+    /// against (a cache of verified tokens expires its entries by the same clock).
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
     }
 
-    /// The clock.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.inner.clock
+    /// The key this verifier's resolver gives for `query` now (a cache of verified tokens
+    /// checks that the key which verified a token is still the one served).
+    pub fn resolve_key(&self, query: &KeyQuery<'_>) -> Result<Key, AuthError> {
+        self.inner.resolver.resolve(query)
     }
 
     /// The maximum token size in bytes.
