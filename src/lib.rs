@@ -10,6 +10,7 @@
 //! | `tower` | `tower`: `Authenticator`, `JwtAuthLayer`, token sources, RFC 6750 / RFC 9457 responses | yes |
 //! | `axum` | `axum`: `Claims<T>`, `Option<Claims<T>>`, `VerifiedToken` | yes |
 //! | `issuer` | `issuer`: signers, minting, a JWKS endpoint, the dev-only issuer | no |
+//! | `introspection` | `introspection`: an RFC 7662 client (opaque tokens, zero trust) | no |
 //!
 //! An axum router protected by an OpenID Connect issuer, in two statements:
 //!
@@ -55,6 +56,10 @@ pub use tokengate_policy as policy;
 /// Signers, token minting, a JWKS endpoint and the dev-only issuer (`tokengate-issuer`).
 #[cfg(feature = "issuer")]
 pub use tokengate_issuer as issuer;
+
+/// An RFC 7662 introspection client: opaque tokens and zero trust (`tokengate-introspection`).
+#[cfg(feature = "introspection")]
+pub use tokengate_introspection as introspection;
 
 /// The names most programs need.
 pub mod prelude {
