@@ -268,9 +268,11 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let verified_cache = (config.verified_cache > 0).then(|| VerifiedTokenCache::new(config.verified_cache));
-    match load_api(&config, &issuer, &base_url, verified_cache.clone()).await {
+    match load_api(&config, &issuer, verified_cache.clone()).await {
         Ok(router) => {
-            let _ = api.set(router);
+            // The RFC 9728 document: this resource and its authorization server.
+            let metadata = ProtectedResourceMetadata::new(base_url.clone()).authorization_server(issuer.clone());
+            let _ = api.set(router.route_service(WELL_KNOWN_PATH, metadata.into_service()));
         }
         Err(e) => {
             server.abort();
@@ -283,12 +285,7 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
 /// The API's keys through the JWKS cache (OIDC discovery, or `TOKENGATE_JWKS_URL`), its
 /// verifier, and its router (with the verified-token cache, when on, and its RFC 9728
 /// metadata document).
-async fn load_api(
-    config: &Config,
-    issuer: &str,
-    base_url: &str,
-    cache: Option<VerifiedTokenCache>,
-) -> Result<Router, BoxError> {
+async fn load_api(config: &Config, issuer: &str, cache: Option<VerifiedTokenCache>) -> Result<Router, BoxError> {
     let keys = match &config.jwks_url {
         Some(url) => JwksCache::from_url(url).await?,
         None => JwksCache::discover(issuer).await?,
@@ -317,8 +314,7 @@ async fn load_api(
         }
         auth = auth.remote(introspector);
     }
-    let metadata = ProtectedResourceMetadata::new(base_url).authorization_server(issuer);
-    Ok(api_router(auth.build()).route_service(WELL_KNOWN_PATH, metadata.into_service()))
+    Ok(api_router(auth.build()))
 }
 
 /// The protected API. Authentication is a `route_layer`, so an unknown path stays a 404
