@@ -244,10 +244,7 @@ impl Cutoff {
     /// The merge of two deliveries of the same rule: the later of each, so duplicates
     /// and out-of-order deliveries are harmless.
     pub(crate) fn merge(self, other: Cutoff) -> Cutoff {
-        Cutoff {
-            not_before: self.not_before.max(other.not_before),
-            expires_at: self.expires_at.max(other.expires_at),
-        }
+        Cutoff { not_before: self.not_before.max(other.not_before), expires_at: self.expires_at.max(other.expires_at) }
     }
 }
 

@@ -124,9 +124,7 @@ impl RuleTable {
             .filter(|(_, cutoff)| cutoff.expires_at > now)
             .map(|(key, cutoff)| Rule::from_parts(key.clone(), *cutoff))
             .collect();
-        out.sort_by(|a, b| {
-            (a.key.kind(), a.key.iss(), a.key.value()).cmp(&(b.key.kind(), b.key.iss(), b.key.value()))
-        });
+        out.sort_by(|a, b| (a.key.kind(), a.key.iss(), a.key.value()).cmp(&(b.key.kind(), b.key.iss(), b.key.value())));
         out
     }
 
@@ -175,8 +173,7 @@ impl RuleTable {
             return Err(revoked(RuleKind::Jti));
         }
 
-        let extra = if self.has(RuleKind::Sid) || self.has(RuleKind::Tenant) || self.matching.basis == Basis::AuthTime
-        {
+        let extra = if self.has(RuleKind::Sid) || self.has(RuleKind::Tenant) || self.matching.basis == Basis::AuthTime {
             Some(Extra::read(token.raw_claims(), &self.matching.tenant_claim))
         } else {
             None

@@ -32,6 +32,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
 use tokengate_core::{Algorithm, Key, KeySet, Verifier, VerifierBuilder, algorithm_name};
 
+pub mod redis_server;
+pub use redis_server::RedisServer;
+
 /// The issuer every builder token carries by default.
 pub const ISSUER: &str = "https://issuer.tokengate.test";
 /// The audience every builder token carries by default.
