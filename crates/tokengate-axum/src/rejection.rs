@@ -5,7 +5,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::HeaderValue;
 use http::header::CONTENT_TYPE;
 use tokengate_core::{AuthError, ErrorKind};
-use tokengate_tower::response::{BearerChallenge, OnRejection, RaisedByExtractor, Rejection, Rfc6750};
+use tokengate_tower::response::{AfterAuthentication, BearerChallenge, OnRejection, Problem, Rejection};
 
 /// The body of the 500 that a forgotten layer causes.
 pub const MISSING_LAYER_MESSAGE: &str = "tokengate: no verified token in the request extensions: \
@@ -19,7 +19,7 @@ pub const MISSING_LAYER_MESSAGE: &str = "tokengate: no verified token in the req
 /// | --- | --- |
 /// | the layer is missing on the route | 500, body [`MISSING_LAYER_MESSAGE`] |
 /// | optional layer, no token, but the handler requires one | 401 `Bearer realm="…"` |
-/// | the claims do not fit the handler's type | 401 `invalid_token`, marked [`RaisedByExtractor`] (not counted by the failure rate limiter: the token itself verified) |
+/// | the claims do not fit the handler's type | 401 `invalid_token`, marked [`AfterAuthentication`] (not counted by the failure rate limiter: the token itself verified) |
 /// | [`VerifiedToken::require_scope`](crate::VerifiedToken::require_scope) fails | 403 `insufficient_scope` with `scope="…"` |
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{error}")]
@@ -37,7 +37,7 @@ impl AuthRejection {
     }
 
     /// Marks a refusal of a token that the layer accepted (the claims do not fit the
-    /// handler's type): its response carries [`RaisedByExtractor`], so the failure rate
+    /// handler's type): its response carries [`AfterAuthentication`], so the failure rate
     /// limiter does not count it as a failed attempt.
     pub(crate) fn raised_by_extractor(mut self) -> Self {
         self.by_extractor = true;
@@ -89,9 +89,9 @@ impl From<AuthRejection> for AuthError {
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        let mut response: Response = Rfc6750.on_rejection(&self.to_rejection());
+        let mut response: Response = Problem.on_rejection(&self.to_rejection());
         if self.by_extractor {
-            response.extensions_mut().insert(RaisedByExtractor);
+            response.extensions_mut().insert(AfterAuthentication);
         }
         if self.error.kind() == ErrorKind::Internal {
             tracing::error!("{MISSING_LAYER_MESSAGE}");

@@ -168,7 +168,7 @@ async fn optional_claims_that_do_not_fit_are_401_invalid_claim() {
 async fn the_failure_limiter_does_not_count_claims_that_do_not_fit() {
     use std::num::NonZeroU32;
     use std::time::Duration;
-    use tokengate_tower::rate_limit::{ClientAddr, FailureRateLimitLayer, RaisedByExtractor};
+    use tokengate_tower::rate_limit::{AfterAuthentication, ClientAddr, FailureRateLimitLayer};
 
     async fn tenant(_: Claims<NeedsTenant>) {}
     let limiter = FailureRateLimitLayer::new(NonZeroU32::new(2).unwrap(), Duration::from_secs(60)).unwrap();
@@ -188,7 +188,7 @@ async fn the_failure_limiter_does_not_count_claims_that_do_not_fit() {
         let response = send(good.clone()).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::InvalidClaim));
-        assert!(response.extensions().get::<RaisedByExtractor>().is_some());
+        assert!(response.extensions().get::<AfterAuthentication>().is_some());
     }
     // Bad tokens still count: two failures, then 429.
     for _ in 0..2 {

@@ -5,6 +5,10 @@ use std::fmt;
 
 /// What went wrong, as a stable, matchable kind.
 ///
+/// Core knows no transport: the HTTP status, RFC 6750 code and problem body of each kind
+/// live in `tokengate_tower::response`; the gRPC code in tokengate-tonic. The statuses
+/// noted below are that mapping, for orientation.
+///
 /// New kinds may be added in minor releases; match with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -92,67 +96,48 @@ pub enum ErrorKind {
     Internal,
 }
 
-/// The RFC 6750 `error` code a rejection maps to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// `invalid_request`
-    InvalidRequest,
-    /// `invalid_token`
-    InvalidToken,
-    /// `insufficient_scope`
-    InsufficientScope,
-}
-
-impl ErrorCode {
-    /// The code as it appears in `WWW-Authenticate` and JSON bodies.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::InsufficientScope => "insufficient_scope",
-        }
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl ErrorKind {
-    /// The HTTP status code this kind maps to.
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorKind::InvalidRequest => 400,
-            ErrorKind::InsufficientScope | ErrorKind::Forbidden => 403,
-            ErrorKind::RateLimited => 429,
-            ErrorKind::KeysUnavailable
-            | ErrorKind::IssuerUnavailable
-            | ErrorKind::RevocationUnavailable
-            | ErrorKind::IntrospectionUnavailable => 503,
-            ErrorKind::Internal => 500,
-            _ => 401,
-        }
-    }
-
-    /// The RFC 6750 error code, or `None` when none is sent (missing token, 5xx, 429).
-    pub fn error_code(self) -> Option<ErrorCode> {
-        match self {
-            ErrorKind::MissingToken
-            | ErrorKind::KeysUnavailable
-            | ErrorKind::IssuerUnavailable
-            | ErrorKind::RevocationUnavailable
-            | ErrorKind::IntrospectionUnavailable
-            | ErrorKind::Internal
-            | ErrorKind::RateLimited
-            | ErrorKind::Forbidden => None,
-            ErrorKind::InvalidRequest => Some(ErrorCode::InvalidRequest),
-            ErrorKind::InsufficientScope => Some(ErrorCode::InsufficientScope),
-            _ => Some(ErrorCode::InvalidToken),
-        }
-    }
+    /// Every kind, in declaration order (the list grows when kinds are added). Lets a
+    /// transport's mapping be tested for each kind.
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::MissingToken,
+        ErrorKind::InvalidRequest,
+        ErrorKind::TokenTooLarge,
+        ErrorKind::Malformed,
+        ErrorKind::InvalidEncoding,
+        ErrorKind::InvalidJson,
+        ErrorKind::DuplicateMember,
+        ErrorKind::NestingTooDeep,
+        ErrorKind::AlgNone,
+        ErrorKind::AlgorithmNotAllowed,
+        ErrorKind::AlgorithmMismatch,
+        ErrorKind::UnsupportedCritical,
+        ErrorKind::UnencodedPayload,
+        ErrorKind::CompressedPayload,
+        ErrorKind::HeaderKeyMaterial,
+        ErrorKind::UnknownKey,
+        ErrorKind::KeysUnavailable,
+        ErrorKind::InvalidSignature,
+        ErrorKind::MissingClaim,
+        ErrorKind::InvalidClaim,
+        ErrorKind::Expired,
+        ErrorKind::NotYetValid,
+        ErrorKind::IssuedInFuture,
+        ErrorKind::TooOld,
+        ErrorKind::LifetimeTooLong,
+        ErrorKind::InvalidIssuer,
+        ErrorKind::InvalidAudience,
+        ErrorKind::InvalidType,
+        ErrorKind::IssuerUnavailable,
+        ErrorKind::Revoked,
+        ErrorKind::RevocationUnavailable,
+        ErrorKind::Inactive,
+        ErrorKind::IntrospectionUnavailable,
+        ErrorKind::InsufficientScope,
+        ErrorKind::Forbidden,
+        ErrorKind::RateLimited,
+        ErrorKind::Internal,
+    ];
 
     /// A short description that is safe to show to clients: it never contains the token,
     /// key material or internal detail.
@@ -207,8 +192,7 @@ impl ErrorKind {
 /// use tokengate_core::{AuthError, ErrorKind};
 /// let err = AuthError::new(ErrorKind::Expired);
 /// assert_eq!(err.kind(), ErrorKind::Expired);
-/// assert_eq!(err.status(), 401);
-/// assert_eq!(err.error_code().map(|c| c.as_str()), Some("invalid_token"));
+/// assert_eq!(err.public_message(), "the access token expired");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthError {
@@ -250,16 +234,6 @@ impl AuthError {
         self.retry_after
     }
 
-    /// The HTTP status code.
-    pub fn status(&self) -> u16 {
-        self.kind.status()
-    }
-
-    /// The RFC 6750 error code, if one is sent.
-    pub fn error_code(&self) -> Option<ErrorCode> {
-        self.kind.error_code()
-    }
-
     /// A description that is safe to send to the client.
     pub fn public_message(&self) -> &'static str {
         self.kind.public_message()
@@ -297,6 +271,63 @@ impl fmt::Display for AuthError {
 }
 
 impl std::error::Error for AuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Exhaustive (no wildcard): a new kind does not compile until it is placed here, and
+    /// the test then fails until it is in [`ErrorKind::ALL`].
+    fn position(kind: ErrorKind) -> usize {
+        match kind {
+            ErrorKind::MissingToken => 0,
+            ErrorKind::InvalidRequest => 1,
+            ErrorKind::TokenTooLarge => 2,
+            ErrorKind::Malformed => 3,
+            ErrorKind::InvalidEncoding => 4,
+            ErrorKind::InvalidJson => 5,
+            ErrorKind::DuplicateMember => 6,
+            ErrorKind::NestingTooDeep => 7,
+            ErrorKind::AlgNone => 8,
+            ErrorKind::AlgorithmNotAllowed => 9,
+            ErrorKind::AlgorithmMismatch => 10,
+            ErrorKind::UnsupportedCritical => 11,
+            ErrorKind::UnencodedPayload => 12,
+            ErrorKind::CompressedPayload => 13,
+            ErrorKind::HeaderKeyMaterial => 14,
+            ErrorKind::UnknownKey => 15,
+            ErrorKind::KeysUnavailable => 16,
+            ErrorKind::InvalidSignature => 17,
+            ErrorKind::MissingClaim => 18,
+            ErrorKind::InvalidClaim => 19,
+            ErrorKind::Expired => 20,
+            ErrorKind::NotYetValid => 21,
+            ErrorKind::IssuedInFuture => 22,
+            ErrorKind::TooOld => 23,
+            ErrorKind::LifetimeTooLong => 24,
+            ErrorKind::InvalidIssuer => 25,
+            ErrorKind::InvalidAudience => 26,
+            ErrorKind::InvalidType => 27,
+            ErrorKind::IssuerUnavailable => 28,
+            ErrorKind::Revoked => 29,
+            ErrorKind::RevocationUnavailable => 30,
+            ErrorKind::Inactive => 31,
+            ErrorKind::IntrospectionUnavailable => 32,
+            ErrorKind::InsufficientScope => 33,
+            ErrorKind::Forbidden => 34,
+            ErrorKind::RateLimited => 35,
+            ErrorKind::Internal => 36,
+        }
+    }
+
+    #[test]
+    fn all_lists_every_kind_once_in_order() {
+        for (i, kind) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(position(*kind), i, "{kind:?}");
+        }
+        assert_eq!(ErrorKind::ALL.len(), position(ErrorKind::Internal) + 1);
+    }
+}
 
 /// Errors raised while configuring keys or a verifier (never on the request path).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

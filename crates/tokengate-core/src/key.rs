@@ -38,7 +38,15 @@ struct KeyInner {
     alg: Algorithm,
     issuer: Option<Arc<str>>,
     generation: u64,
+    identity: u64,
     material: Arc<Material>,
+}
+
+/// The source of [`Key::identity`] values: process-unique, never 0.
+static IDENTITY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_identity() -> u64 {
+    IDENTITY.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl fmt::Debug for Key {
@@ -48,6 +56,7 @@ impl fmt::Debug for Key {
             .field("alg", &self.inner.alg)
             .field("issuer", &self.inner.issuer)
             .field("generation", &self.inner.generation)
+            .field("identity", &self.inner.identity)
             .finish_non_exhaustive()
     }
 }
@@ -102,7 +111,16 @@ fn b64(field: &str, what: &str) -> Result<Vec<u8>, ConfigError> {
 
 impl Key {
     fn build(alg: Algorithm, material: Material) -> Key {
-        Key { inner: Arc::new(KeyInner { kid: None, alg, issuer: None, generation: 0, material: Arc::new(material) }) }
+        Key {
+            inner: Arc::new(KeyInner {
+                kid: None,
+                alg,
+                issuer: None,
+                generation: 0,
+                identity: next_identity(),
+                material: Arc::new(material),
+            }),
+        }
     }
 
     fn rebuild(&self, f: impl FnOnce(&mut KeyInner)) -> Key {
@@ -111,6 +129,7 @@ impl Key {
             alg: self.inner.alg,
             issuer: self.inner.issuer.clone(),
             generation: self.inner.generation,
+            identity: next_identity(),
             material: Arc::clone(&self.inner.material),
         };
         f(&mut inner);
@@ -324,6 +343,25 @@ impl Key {
     /// The generation of the [`crate::KeySet`] this key came from (0 for a lone key).
     pub fn generation(&self) -> u64 {
         self.inner.generation
+    }
+
+    /// A process-unique number naming this very key: clones share it; a key built or
+    /// changed in any way (another secret, `kid`, issuer binding or key set) gets a new one,
+    /// even when its `kid` and generation are the same. Never 0.
+    ///
+    /// A verification remembered for later (the verified-token cache) is bound to it, so
+    /// that replacing the key behind a `kid` (rotating a leaked secret) takes effect at once.
+    ///
+    /// ```
+    /// use tokengate_core::{Algorithm, Key};
+    /// let a = Key::hmac(Algorithm::HS256, &[1; 32]).unwrap().with_kid("k");
+    /// let b = Key::hmac(Algorithm::HS256, &[1; 32]).unwrap().with_kid("k");
+    /// assert_eq!(a.identity(), a.clone().identity());
+    /// assert_ne!(a.identity(), b.identity());
+    /// assert_eq!(a.generation(), b.generation()); // both 0: generation alone cannot tell
+    /// ```
+    pub fn identity(&self) -> u64 {
+        self.inner.identity
     }
 
     /// Verifies `signature` over `message` with this key's algorithm.

@@ -44,7 +44,7 @@ mod verifier;
 pub use backend::CRYPTO_BACKEND;
 pub use claims::RegisteredClaims;
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use error::{AuthError, ConfigError, ErrorCode, ErrorKind};
+pub use error::{AuthError, ConfigError, ErrorKind};
 pub use hooks::{RemoteVerifier, RevocationCheck, VerifyFuture};
 pub use json::{MAX_DEPTH, MAX_NUMERIC_DATE, check_strict};
 pub use jsonwebtoken::Algorithm;
@@ -56,5 +56,5 @@ pub use redact::RedactedToken;
 pub use verified::Verified;
 pub use verifier::{
     ALL_ALGORITHMS, ASYMMETRIC_ALGORITHMS, AlgorithmStep, AudienceStep, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE,
-    IssuerStep, Verifier, VerifierBuilder,
+    IssuerStep, Refusal, Resume, Verifier, VerifierBuilder, parses_on_this_thread,
 };

@@ -27,6 +27,7 @@ pub struct Verified<C = serde_json::Value> {
     raw: Box<str>,
     kid: Option<String>,
     generation: u64,
+    key_identity: u64,
     custom: OnceLock<C>,
 }
 
@@ -40,7 +41,21 @@ impl<C> Verified<C> {
         kid: Option<String>,
         key_generation: u64,
     ) -> Self {
-        Verified { header, registered, raw: raw_claims, kid, generation: key_generation, custom: OnceLock::new() }
+        Verified {
+            header,
+            registered,
+            raw: raw_claims,
+            kid,
+            generation: key_generation,
+            key_identity: 0,
+            custom: OnceLock::new(),
+        }
+    }
+
+    /// Records the [`Key::identity`](crate::Key::identity) of the verifying key.
+    pub(crate) fn with_key_identity(mut self, identity: u64) -> Self {
+        self.key_identity = identity;
+        self
     }
 
     /// The JOSE header (absent for tokens that are not JWS).
@@ -81,6 +96,13 @@ impl<C> Verified<C> {
     /// The generation of the key set the verifying key came from.
     pub fn key_generation(&self) -> u64 {
         self.generation
+    }
+
+    /// The [`Key::identity`](crate::Key::identity) of the key that verified the token; 0
+    /// when no [`Key`](crate::Key) did (a token assembled with [`Verified::from_parts`],
+    /// e.g. from introspection).
+    pub fn key_identity(&self) -> u64 {
+        self.key_identity
     }
 
     /// Deserializes the claims as any type `T`, without caching.

@@ -10,12 +10,12 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::Algorithm;
-use crate::claims::{self, ParsedClaims, RegisteredClaims};
+use crate::claims::{self, RegisteredClaims};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ConfigError, ErrorKind};
-use crate::jws;
+use crate::jws::{self, Header};
 use crate::key::Key;
-use crate::key_set::{KeyQuery, KeyResolver};
+use crate::key_set::{KeyQuery, KeyResolver, RefreshFuture};
 use crate::verified::Verified;
 
 /// The default maximum token size: 8 KiB.
@@ -334,11 +334,121 @@ fn normalize_typ(typ: &str) -> &str {
     }
 }
 
-/// A token that passed the key-independent checks, with its key selected.
-struct Prepared<'t> {
-    segments: jws::Segments<'t>,
+/// A token that passed the key-independent checks: header and claims parsed once, owned
+/// (so that a verification waiting for a key refresh resumes from here).
+struct Prepared {
     header: jws::Header,
     claims_text: String,
+    registered: RegisteredClaims,
+    present_aud: bool,
+    /// The first required claim that is absent (reported last, after the signature).
+    missing: Option<String>,
+}
+
+impl Prepared {
+    fn query(&self) -> KeyQuery<'_> {
+        KeyQuery { kid: self.header.kid(), alg: self.header.alg(), issuer: self.registered.iss.as_deref() }
+    }
+}
+
+thread_local! {
+    static PREPARED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many tokens this thread has parsed (header and claims) so far. Lets tests prove that
+/// a path parses a token once; not a stable API.
+#[doc(hidden)]
+pub fn parses_on_this_thread() -> u64 {
+    PREPARED.with(std::cell::Cell::get)
+}
+
+/// Why [`Verifier::verify_resumable`] did not verify a token: the error, and, when the key
+/// was unknown, what was already parsed, so that a key refresh can resume the verification
+/// instead of starting over.
+pub struct Refusal {
+    error: AuthError,
+    retry: Option<Box<Retry>>,
+}
+
+struct Retry {
+    verifier: Verifier,
+    signing_input: Box<str>,
+    signature: Box<str>,
+    prepared: Prepared,
+}
+
+impl fmt::Debug for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Refusal").field("error", &self.error).field("resumable", &self.retry.is_some()).finish()
+    }
+}
+
+impl From<AuthError> for Refusal {
+    fn from(error: AuthError) -> Self {
+        Refusal { error, retry: None }
+    }
+}
+
+impl Refusal {
+    /// The error (so far: [`ErrorKind::UnknownKey`] may still be cured by a refresh).
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+
+    /// The error, dropping what was parsed.
+    pub fn into_error(self) -> AuthError {
+        self.error
+    }
+
+    /// Whether the key was unknown, so that [`Refusal::refresh`] may help.
+    pub fn is_resumable(&self) -> bool {
+        self.retry.is_some()
+    }
+
+    /// Asks the key resolver to refresh (coalesced and rate limited by the resolver). `Ok`
+    /// with the [`Resume`] to await when it will; otherwise the error is final.
+    pub fn refresh(self) -> Result<Resume, AuthError> {
+        let Some(retry) = self.retry else { return Err(self.error) };
+        match retry.verifier.inner.resolver.refresh_unknown(&retry.prepared.query()) {
+            Some(refresh) => Ok(Resume { retry, refresh }),
+            None => Err(self.error),
+        }
+    }
+}
+
+/// A verification waiting for a key refresh: [`Resume::finish`] awaits the refresh, then
+/// resolves the key again and checks the token already parsed (it is not parsed again).
+#[must_use = "a Resume does nothing until finished"]
+pub struct Resume {
+    retry: Box<Retry>,
+    refresh: RefreshFuture,
+}
+
+impl fmt::Debug for Resume {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resume").finish_non_exhaustive()
+    }
+}
+
+impl Resume {
+    /// The token's header, as parsed before the refresh (for logs: not yet verified).
+    pub fn header(&self) -> &Header {
+        &self.retry.prepared.header
+    }
+
+    /// Awaits the refresh and finishes the verification.
+    pub async fn finish(self) -> Result<Verified, AuthError> {
+        self.finish_as().await
+    }
+
+    async fn finish_as<C>(self) -> Result<Verified<C>, AuthError> {
+        let Resume { retry, refresh } = self;
+        refresh.await;
+        let Retry { verifier, signing_input, signature, prepared } = *retry;
+        let key = verifier.inner.resolver.resolve(&prepared.query())?;
+        verifier.check(&signing_input, &signature, &prepared, &key)?;
+        Ok(assemble(prepared, &key))
+    }
 }
 
 impl Verifier {
@@ -403,37 +513,63 @@ impl Verifier {
     /// Verifies a compact JWS: size and shape, header, key, algorithm pinning, signature,
     /// then registered claims. Custom claims `C` are deserialized lazily.
     pub fn verify_as<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, AuthError> {
-        let prepared = self.prepare(token)?;
-        let parsed = claims::parse_claims(&prepared.claims_text)?;
-        let key = self.inner.resolver.resolve(&query(&prepared, &parsed))?;
-        let registered = self.check(prepared.segments, &prepared.header, parsed, &key)?;
-        Ok(assemble(prepared, registered, &key))
+        let (segments, prepared) = self.prepare(token)?;
+        let key = self.inner.resolver.resolve(&prepared.query())?;
+        self.check(segments.signing_input, segments.signature, &prepared, &key)?;
+        Ok(assemble(prepared, &key))
+    }
+
+    /// Like [`Verifier::verify`], but when no key is known for the token, the [`Refusal`]
+    /// keeps what was parsed: [`Refusal::refresh`] then asks the resolver for new keys and
+    /// [`Resume::finish`] completes the verification without parsing the token again.
+    ///
+    /// ```
+    /// use tokengate_core::{Algorithm, ErrorKind, Key, KeySet, Verifier};
+    /// let keys = KeySet::new([Key::hmac(Algorithm::HS256, &[7; 32]).unwrap().with_kid("a")]).unwrap();
+    /// let verifier = Verifier::builder(keys).issuer("i").audience("x").algorithms([Algorithm::HS256]).build().unwrap();
+    /// // {"alg":"HS256","kid":"b"}.{"iss":"i"}.sig
+    /// let refusal = verifier.verify_resumable("eyJhbGciOiJIUzI1NiIsImtpZCI6ImIifQ.eyJpc3MiOiJpIn0.c2ln").unwrap_err();
+    /// assert_eq!(refusal.error().kind(), ErrorKind::UnknownKey);
+    /// assert!(refusal.is_resumable());
+    /// // A static key set cannot refresh: the error is final.
+    /// assert_eq!(refusal.refresh().unwrap_err().kind(), ErrorKind::UnknownKey);
+    /// ```
+    pub fn verify_resumable(&self, token: &str) -> Result<Verified, Refusal> {
+        self.attempt(token)
     }
 
     /// Like [`Verifier::verify_as`], but when the key is unknown asks the resolver to
-    /// refresh (coalesced and rate limited by the resolver) and tries once more.
+    /// refresh (coalesced and rate limited by the resolver) and tries once more, resuming
+    /// from the parsed token.
     pub async fn verify_async<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, AuthError> {
-        let refresh = {
-            let prepared = self.prepare(token)?;
-            let parsed = claims::parse_claims(&prepared.claims_text)?;
-            let q = query(&prepared, &parsed);
-            match self.inner.resolver.resolve(&q) {
-                Ok(key) => {
-                    let registered = self.check(prepared.segments, &prepared.header, parsed, &key)?;
-                    return Ok(assemble(prepared, registered, &key));
-                }
-                Err(e) if e.kind() == ErrorKind::UnknownKey => match self.inner.resolver.refresh_unknown(&q) {
-                    Some(refresh) => refresh,
-                    None => return Err(e),
-                },
-                Err(e) => return Err(e),
-            }
-        };
-        refresh.await;
-        self.verify_as(token)
+        match self.attempt(token) {
+            Ok(verified) => Ok(verified),
+            Err(refusal) => refusal.refresh()?.finish_as().await,
+        }
     }
 
-    fn prepare<'t>(&self, token: &'t str) -> Result<Prepared<'t>, AuthError> {
+    fn attempt<C>(&self, token: &str) -> Result<Verified<C>, Refusal> {
+        let (segments, prepared) = self.prepare(token)?;
+        match self.inner.resolver.resolve(&prepared.query()) {
+            Ok(key) => {
+                self.check(segments.signing_input, segments.signature, &prepared, &key)?;
+                Ok(assemble(prepared, &key))
+            }
+            Err(error) if error.kind() == ErrorKind::UnknownKey => Err(Refusal {
+                error,
+                retry: Some(Box::new(Retry {
+                    verifier: self.clone(),
+                    signing_input: segments.signing_input.into(),
+                    signature: segments.signature.into(),
+                    prepared,
+                })),
+            }),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn prepare<'t>(&self, token: &'t str) -> Result<(jws::Segments<'t>, Prepared), AuthError> {
+        PREPARED.with(|n| n.set(n.get().wrapping_add(1)));
         let inner = &*self.inner;
         if token.len() > inner.max_size {
             return Err(AuthError::new(ErrorKind::TokenTooLarge));
@@ -446,30 +582,27 @@ impl Verifier {
         let claims_bytes = jws::b64(segments.payload, "payload")?;
         let claims_text = String::from_utf8(claims_bytes)
             .map_err(|_| AuthError::with_detail(ErrorKind::InvalidEncoding, "claims are not UTF-8"))?;
-        Ok(Prepared { segments, header, claims_text })
+        let (registered, present_aud, missing) = {
+            let parsed = claims::parse_claims(&claims_text)?;
+            let missing = inner.required.iter().find(|name| !parsed.has(name)).cloned();
+            (parsed.registered, parsed.present_aud, missing)
+        };
+        Ok((segments, Prepared { header, claims_text, registered, present_aud, missing }))
     }
 
-    /// Algorithm pinning, signature, registered claims. Returns the registered claims.
-    fn check(
-        &self,
-        segments: jws::Segments<'_>,
-        header: &jws::Header,
-        parsed: ParsedClaims<'_>,
-        key: &Key,
-    ) -> Result<RegisteredClaims, AuthError> {
-        if key.algorithm() != header.alg() {
+    /// Algorithm pinning, signature, registered claims.
+    fn check(&self, signing_input: &str, signature: &str, prepared: &Prepared, key: &Key) -> Result<(), AuthError> {
+        if key.algorithm() != prepared.header.alg() {
             return Err(AuthError::with_detail(ErrorKind::AlgorithmMismatch, "alg is not the key's algorithm"));
         }
-        jws::with_b64(segments.signature, "signature", |signature| {
-            key.verify(segments.signing_input.as_bytes(), signature)
-        })?;
-        self.check_claims(header, &parsed, key)?;
-        Ok(parsed.registered)
+        jws::with_b64(signature, "signature", |signature| key.verify(signing_input.as_bytes(), signature))?;
+        self.check_claims(prepared, key)
     }
 
-    fn check_claims(&self, header: &jws::Header, parsed: &ParsedClaims<'_>, key: &Key) -> Result<(), AuthError> {
+    fn check_claims(&self, prepared: &Prepared, key: &Key) -> Result<(), AuthError> {
         let inner = &*self.inner;
-        let c = &parsed.registered;
+        let header = &prepared.header;
+        let c = &prepared.registered;
         if let Some(want) = &inner.typ {
             let ok = header.typ().is_some_and(|t| normalize_typ(t).eq_ignore_ascii_case(want));
             if !ok {
@@ -489,7 +622,7 @@ impl Verifier {
             }
         }
         if let Expect::OneOf(audiences) = &inner.audiences {
-            if !parsed.present_aud {
+            if !prepared.present_aud {
                 return Err(AuthError::with_detail(ErrorKind::MissingClaim, "aud"));
             }
             if !c.aud.iter().any(|a| audiences.contains(a)) {
@@ -533,7 +666,7 @@ impl Verifier {
                 }
             }
         }
-        if let Some(missing) = inner.required.iter().find(|name| !parsed.has(name)) {
+        if let Some(missing) = &prepared.missing {
             return Err(AuthError::with_detail(ErrorKind::MissingClaim, missing.clone()));
         }
         Ok(())
@@ -541,19 +674,16 @@ impl Verifier {
 }
 
 /// Builds the verified token, moving the decoded claims text into it (no copy).
-fn assemble<C>(prepared: Prepared<'_>, registered: RegisteredClaims, key: &Key) -> Verified<C> {
+fn assemble<C>(prepared: Prepared, key: &Key) -> Verified<C> {
     // The verifying key's kid (as `Verified::key_id` documents), which is also known when
     // the token named none.
     let kid = key.kid().map(str::to_owned);
     Verified::from_parts(
         Some(prepared.header),
-        registered,
+        prepared.registered,
         prepared.claims_text.into_boxed_str(),
         kid,
         key.generation(),
     )
-}
-
-fn query<'a>(prepared: &'a Prepared<'_>, parsed: &'a ParsedClaims<'_>) -> KeyQuery<'a> {
-    KeyQuery { kid: prepared.header.kid(), alg: prepared.header.alg(), issuer: parsed.registered.iss.as_deref() }
+    .with_key_identity(key.identity())
 }

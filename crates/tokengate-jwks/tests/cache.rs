@@ -95,7 +95,6 @@ async fn max_stale_expiry_fails_with_keys_unavailable_then_recovers() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let err = v.verify(&k1.token(ISS)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
-    assert_eq!(err.status(), 503);
     let err = v.verify_async::<serde_json::Value>(&k1.token(ISS)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
     let health = cache.health();
@@ -317,7 +316,6 @@ fn max_stale_holds_after_the_refresh_task_is_gone() {
         tokio::time::advance(Duration::from_secs(32)).await;
         let err = v.verify(&k1.token(ISS)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
-        assert_eq!(err.status(), 503);
         assert!(cache.health().unavailable);
         assert_eq!(cache.refresh_now().await.unwrap_err(), JwksError::Stopped);
     });

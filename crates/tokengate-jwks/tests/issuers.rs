@@ -215,7 +215,7 @@ async fn an_issuer_that_failed_to_load_is_unavailable_during_the_cooldown() {
     let v = verifier(issuers.clone());
 
     let err = kind_of(&v, &k.token(A)).await;
-    assert_eq!((err.kind(), err.status()), (ErrorKind::KeysUnavailable, 503));
+    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
     assert_eq!(err.retry_after_secs(), Some(30));
     assert_eq!(built.load(Ordering::SeqCst), 1);
 

@@ -1,7 +1,8 @@
 //! The verified-token cache (feature `cache`): a repeated token skips the signature check.
 //!
 //! Enable it with one builder call,
-//! [`JwtAuthLayer::cache_verified_tokens`](crate::JwtAuthLayer::cache_verified_tokens).
+//! [`AuthenticatorBuilder::cache_verified_tokens`](crate::AuthenticatorBuilder::cache_verified_tokens)
+//! (or [`JwtAuthLayer::cache_verified_tokens`](crate::JwtAuthLayer::cache_verified_tokens)).
 //!
 //! - **Key**: HMAC-SHA256 of the whole token under a random key made when the cache is
 //!   created (aws-lc-rs). The token itself is never stored, and the key cannot be
@@ -17,9 +18,11 @@
 //!   cached), never past `iat` + the verifier's [`max_age`](Verifier::max_age) when it has
 //!   one, and at most [`DEFAULT_MAX_TTL`] (see [`VerifiedTokenCache::with_max_ttl`]).
 //! - **Validity on every hit**: the cached token's key is resolved again (same `kid`,
-//!   `alg` and `iss`) and must still be the very key that verified it (same key-set
-//!   generation). When the key set rotates, a key is removed or its `kid` is denied, the
-//!   entry dies on its next hit. `exp` and the `max_age` bound are checked with the
+//!   `alg` and `iss`) and must still be the very key that verified it (same
+//!   [`Key::identity`](tokengate_core::Key::identity), not merely the same key-set
+//!   generation, which is 0 for lone keys and custom resolvers). When the key set rotates,
+//!   a key is removed or replaced behind its `kid` (a leaked secret rotated), or its `kid`
+//!   is denied, the entry dies on its next hit. `exp` and the `max_age` bound are checked with the
 //!   verifier's clock.
 //! - Only the signature and registered-claim checks are skipped: everything after the
 //!   layer (revocation, policies, scopes) still runs on every request.
@@ -166,7 +169,7 @@ impl VerifiedTokenCache {
 }
 
 /// Whether the verification that `verifier` made still holds: before `exp` and the
-/// `max_age` bound, and the key still the very key that verified the token.
+/// `max_age` bound, and the key still the very key (by identity) that verified the token.
 fn still_valid(entry: &Entry, verifier: &Verifier) -> bool {
     if verifier.clock().now() >= entry.not_after {
         return false;
@@ -175,7 +178,7 @@ fn still_valid(entry: &Entry, verifier: &Verifier) -> bool {
     let Some(header) = verified.header() else { return false };
     let query = KeyQuery { kid: verified.key_id(), alg: header.alg(), issuer: verified.issuer() };
     match verifier.resolver().resolve(&query) {
-        Ok(key) => key.generation() == verified.key_generation(),
+        Ok(key) => key.identity() == verified.key_identity(),
         Err(_) => false,
     }
 }

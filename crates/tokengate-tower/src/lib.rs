@@ -6,12 +6,16 @@
 //! - **Token sources** ([`source`]): `Authorization: Bearer` by default; a cookie, a
 //!   header, a query parameter or your own [`TokenSource`]. A request that carries a
 //!   token in more than one of the configured sources is a 400 `invalid_request`.
-//! - **RFC 6750 responses** ([`response`]): 401 with `WWW-Authenticate: Bearer realm="…"`
-//!   when the token is missing, `error="invalid_token"` when it is bad, 400
-//!   `invalid_request` for a malformed request, 503 with `Retry-After` when keys cannot be
-//!   had. Pluggable through [`OnRejection`] (closures work), e.g. for RFC 9457
-//!   `problem+json`; the typed [`AuthError`](tokengate_core::AuthError) is always in the
-//!   response extensions.
+//! - **One authentication step for every transport** ([`Authenticator`]): verifiers in
+//!   order, the verified-token cache, the unknown-kid refresh, revocation and remote
+//!   (introspection) hooks. [`JwtAuthLayer`] adapts it to HTTP; a gRPC layer adapts the same.
+//! - **RFC 6750 + RFC 9457 responses** ([`response`], the one HTTP mapping): 401 with
+//!   `WWW-Authenticate: Bearer realm="…"` when the token is missing, `error="invalid_token"`
+//!   when it is bad, 400 `invalid_request` for a malformed request, 503 with `Retry-After`
+//!   when keys (or revocation, or introspection) cannot be had; an
+//!   `application/problem+json` body saying why ([`Problem`]), or none
+//!   ([`JwtAuthLayer::empty_body`]). Pluggable through [`OnRejection`] (closures work); the
+//!   typed [`AuthError`](tokengate_core::AuthError) is always in the response extensions.
 //! - **On success** the token goes into the request extensions, once, as
 //!   **`Arc<tokengate_core::Verified>`** (custom claims as `serde_json::Value`, deserialized
 //!   into your own types on demand). tokengate-axum's `Claims<T>` and `VerifiedToken`
@@ -42,7 +46,7 @@
 //!     .unwrap();
 //! let service = ServiceBuilder::new()
 //!     .layer(JwtAuthLayer::new(verifier))
-//!     .service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+//!     .service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(String::new())) });
 //!
 //! let claims = serde_json::json!({
 //!     "iss": "https://issuer.example", "aud": "orders", "sub": "alice",
@@ -63,9 +67,9 @@
 //! [tower]: https://docs.rs/tower
 
 pub mod auth;
+pub mod authenticator;
 #[cfg(feature = "cache")]
 pub mod cache;
-mod engine;
 pub mod metadata;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
@@ -73,6 +77,7 @@ pub mod response;
 pub mod source;
 
 pub use auth::{JwtAuth, JwtAuthLayer};
+pub use authenticator::{Authentication, Authenticator, AuthenticatorBuilder, PendingAuthentication};
 pub use metadata::{MetadataService, ProtectedResourceMetadata};
-pub use response::{BearerChallenge, OnRejection, Rejection, Rfc6750};
+pub use response::{BearerChallenge, OnRejection, Problem, ProblemDetails, Rejection, Rfc6750};
 pub use source::{RequestHead, TokenSource, TokenSources};

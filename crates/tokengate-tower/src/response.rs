@@ -1,35 +1,45 @@
-//! Rejection responses: RFC 6750 by default ([`Rfc6750`]), pluggable through
-//! [`OnRejection`] (closures work).
+//! The HTTP mapping of tokengate, in one place: the status ([`status`]), the RFC 6750
+//! error code ([`error_code`]) and challenge ([`BearerChallenge`]) of every
+//! [`ErrorKind`], and the RFC 9457 problem body ([`ProblemDetails`]). Core knows no HTTP.
+//!
+//! The default rejection ([`Problem`]) sends the RFC 6750 headers and an
+//! `application/problem+json` body; [`Rfc6750`] sends the same headers with an empty body
+//! (`JwtAuthLayer::empty_body`). Both are [`OnRejection`]s, as are closures.
 //!
 //! | [`ErrorKind`] | status | `WWW-Authenticate` |
 //! | --- | --- | --- |
 //! | `MissingToken` | 401 | `Bearer realm="…"` (no error code, RFC 6750 section 3.1) |
 //! | `InvalidRequest` | 400 | `Bearer realm="…", error="invalid_request", error_description="…"` |
-//! | any invalid-token kind | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` |
+//! | any invalid-token kind (`Revoked` and `Inactive` included) | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` |
 //! | `InsufficientScope` | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` |
 //! | `Forbidden` | 403 | `Bearer realm="…"` |
 //! | `RateLimited` | 429 | none; `Retry-After` |
-//! | `KeysUnavailable` | 503 | none; `Retry-After` |
+//! | `KeysUnavailable`, `IssuerUnavailable`, `RevocationUnavailable`, `IntrospectionUnavailable` | 503 | none; `Retry-After` |
 //! | `Internal` | 500 | none |
 //!
 //! With [`BearerChallenge::resource_metadata`] set, every challenge also carries the RFC
-//! 9728 `resource_metadata="…"` parameter. Descriptions come from
-//! [`AuthError::public_message`]: never the token, key material or internal detail.
+//! 9728 `resource_metadata="…"` parameter. Descriptions and the problem's `detail` come
+//! from [`AuthError::public_message`]: never the token, key material or internal detail.
 //! Every rejection carries `Cache-Control: no-store`, and the typed [`AuthError`] in its
 //! response extensions (the layer adds it when a custom [`OnRejection`] did not).
 //!
 //! ```
 //! use http::{Response, StatusCode};
 //! use tokengate_core::{AuthError, ErrorKind};
-//! use tokengate_tower::response::{BearerChallenge, OnRejection, Rejection, Rfc6750};
+//! use tokengate_tower::response::{BearerChallenge, OnRejection, Problem, Rejection};
 //!
 //! let challenge = BearerChallenge::new("orders");
 //! let rejection = Rejection::new(AuthError::new(ErrorKind::Expired), challenge);
-//! let response: Response<String> = Rfc6750.on_rejection(&rejection);
+//! let response: Response<String> = Problem.on_rejection(&rejection);
 //! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 //! assert_eq!(
 //!     response.headers()["www-authenticate"],
 //!     r#"Bearer realm="orders", error="invalid_token", error_description="the access token expired""#
+//! );
+//! assert_eq!(response.headers()["content-type"], "application/problem+json");
+//! assert_eq!(
+//!     response.body(),
+//!     r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"the access token expired"}"#
 //! );
 //! assert_eq!(response.extensions().get::<AuthError>().map(|e| e.kind()), Some(ErrorKind::Expired));
 //! ```
@@ -37,9 +47,154 @@
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use tokengate_core::{AuthError, ErrorKind};
+
+/// The HTTP status of an error kind: the one place where tokengate maps kinds to statuses.
+///
+/// ```
+/// use http::StatusCode;
+/// use tokengate_core::ErrorKind;
+/// use tokengate_tower::response::status;
+/// assert_eq!(status(ErrorKind::Expired), StatusCode::UNAUTHORIZED);
+/// assert_eq!(status(ErrorKind::RevocationUnavailable), StatusCode::SERVICE_UNAVAILABLE);
+/// ```
+pub fn status(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::InsufficientScope | ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::KeysUnavailable
+        | ErrorKind::IssuerUnavailable
+        | ErrorKind::RevocationUnavailable
+        | ErrorKind::IntrospectionUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNAUTHORIZED,
+    }
+}
+
+/// The RFC 6750 `error` code a rejection carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_request`
+    InvalidRequest,
+    /// `invalid_token`
+    InvalidToken,
+    /// `insufficient_scope`
+    InsufficientScope,
+}
+
+impl ErrorCode {
+    /// The code as it appears in `WWW-Authenticate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The RFC 6750 error code of an error kind, or `None` when none is sent (a missing token,
+/// `Forbidden`, 429, 5xx).
+pub fn error_code(kind: ErrorKind) -> Option<ErrorCode> {
+    match kind {
+        ErrorKind::MissingToken
+        | ErrorKind::KeysUnavailable
+        | ErrorKind::IssuerUnavailable
+        | ErrorKind::RevocationUnavailable
+        | ErrorKind::IntrospectionUnavailable
+        | ErrorKind::Internal
+        | ErrorKind::RateLimited
+        | ErrorKind::Forbidden => None,
+        ErrorKind::InvalidRequest => Some(ErrorCode::InvalidRequest),
+        ErrorKind::InsufficientScope => Some(ErrorCode::InsufficientScope),
+        _ => Some(ErrorCode::InvalidToken),
+    }
+}
+
+/// The media type of an RFC 9457 problem body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem body: `type`, `title`, `status` and `detail`. For every refusal
+/// that is told over HTTP: the auth layer's rejections, and policy denials or admin
+/// routers that want the same shape.
+///
+/// ```
+/// use http::StatusCode;
+/// use tokengate_tower::response::ProblemDetails;
+/// let problem = ProblemDetails::new(StatusCode::FORBIDDEN, "the token's tenant is not this tenant");
+/// assert_eq!(
+///     problem.to_json(),
+///     r#"{"type":"about:blank","title":"Forbidden","status":403,"detail":"the token's tenant is not this tenant"}"#
+/// );
+/// let response: http::Response<String> = problem.into_response();
+/// assert_eq!(response.status(), StatusCode::FORBIDDEN);
+/// assert_eq!(response.headers()["content-type"], "application/problem+json");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemDetails {
+    kind: String,
+    title: String,
+    status: StatusCode,
+    detail: String,
+}
+
+impl ProblemDetails {
+    /// A problem of type `about:blank`, titled with the status's reason phrase. `detail`
+    /// is sent to the client: never put a token or internal detail in it.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        ProblemDetails {
+            kind: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status,
+            detail: detail.into(),
+        }
+    }
+
+    /// Another problem `type` (a URI) and `title`.
+    pub fn with_type(mut self, uri: impl Into<String>, title: impl Into<String>) -> Self {
+        self.kind = uri.into();
+        self.title = title.into();
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The JSON text of the body.
+    pub fn to_json(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            #[serde(rename = "type")]
+            kind: &'a str,
+            title: &'a str,
+            status: u16,
+            detail: &'a str,
+        }
+        let body = Body { kind: &self.kind, title: &self.title, status: self.status.as_u16(), detail: &self.detail };
+        // Strings and a number: serialization cannot fail.
+        serde_json::to_string(&body).unwrap_or_default()
+    }
+
+    /// A response with this status, the body and `Content-Type: application/problem+json`.
+    pub fn into_response<B: From<String>>(self) -> Response<B> {
+        let mut response = Response::new(B::from(self.to_json()));
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
 
 /// `Retry-After` for a 503 when the error does not say (seconds).
 pub const DEFAULT_UNAVAILABLE_RETRY_AFTER: u64 = 5;
@@ -128,14 +283,14 @@ impl BearerChallenge {
     /// The `WWW-Authenticate` value for this error, or `None` for kinds that carry no
     /// challenge (429, 500, 503).
     pub fn header_value(&self, error: &AuthError, scope: Option<&str>) -> Option<HeaderValue> {
-        if !matches!(error.status(), 400 | 401 | 403) {
+        if !matches!(status(error.kind()).as_u16(), 400 | 401 | 403) {
             return None;
         }
         let mut v = String::with_capacity(128);
         let _ = write!(v, "Bearer realm=\"{}\"", self.inner.realm);
-        if let Some(code) = error.error_code() {
+        if let Some(code) = error_code(error.kind()) {
             let _ = write!(v, ", error=\"{code}\", error_description=\"{}\"", error.public_message());
-            if code == tokengate_core::ErrorCode::InsufficientScope
+            if code == ErrorCode::InsufficientScope
                 && let Some(scope) = scope
             {
                 let _ = write!(v, ", scope=\"{}\"", quoted(scope));
@@ -185,7 +340,12 @@ impl Rejection {
 
     /// The status code.
     pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        status(self.error.kind())
+    }
+
+    /// The RFC 9457 problem body: `detail` is the error's public message.
+    pub fn problem(&self) -> ProblemDetails {
+        ProblemDetails::new(self.status(), self.error.public_message())
     }
 
     /// The `WWW-Authenticate` value, when this kind carries one.
@@ -196,10 +356,10 @@ impl Rejection {
     /// Seconds for `Retry-After`: the error's own value, else
     /// [`DEFAULT_UNAVAILABLE_RETRY_AFTER`] for a 503 and 1 for a 429; `None` otherwise.
     pub fn retry_after(&self) -> Option<u64> {
-        match (self.error.retry_after_secs(), self.error.kind()) {
+        match (self.error.retry_after_secs(), self.status()) {
             (Some(secs), _) => Some(secs),
-            (None, ErrorKind::KeysUnavailable) => Some(DEFAULT_UNAVAILABLE_RETRY_AFTER),
-            (None, ErrorKind::RateLimited) => Some(1),
+            (None, StatusCode::SERVICE_UNAVAILABLE) => Some(DEFAULT_UNAVAILABLE_RETRY_AFTER),
+            (None, StatusCode::TOO_MANY_REQUESTS) => Some(1),
             _ => None,
         }
     }
@@ -223,35 +383,45 @@ impl Rejection {
     }
 }
 
-/// A marker in a rejection's response extensions: the rejection was raised *after* the
-/// layer accepted the token, by an extractor (tokengate-axum's `Claims<T>` when the
-/// claims do not fit the handler's type, say). The token verified, so this is not a
-/// failed attempt: the failure rate limiter (feature `rate-limit`) does not count it.
+/// A marker in a rejection's response extensions: the token was **accepted**, and the
+/// refusal came afterwards: a policy denial (scope, tenant, region, ...), or an extractor
+/// whose type the claims do not fit (tokengate-axum's `Claims<T>`). The token verified, so
+/// this is never a failed attempt: the failure rate limiter (feature `rate-limit`) does not
+/// count it, whatever its kind.
+///
+/// The rule for every layer and extractor that refuses a request after the auth layer
+/// accepted its token: insert this marker into the response (see
+/// [`mark_after_authentication`]). Kinds that only such refusals use
+/// ([`ErrorKind::InsufficientScope`], [`ErrorKind::Forbidden`]) are never counted anyway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RaisedByExtractor;
+pub struct AfterAuthentication;
+
+/// The former name of [`AfterAuthentication`].
+#[deprecated(note = "renamed AfterAuthentication: the rule covers policy denials too")]
+pub type RaisedByExtractor = AfterAuthentication;
+
+/// Marks `response` as a refusal after successful authentication ([`AfterAuthentication`]).
+pub fn mark_after_authentication<B>(mut response: Response<B>) -> Response<B> {
+    response.extensions_mut().insert(AfterAuthentication);
+    response
+}
 
 /// Builds the response for a rejected request.
 ///
-/// Implemented by [`Rfc6750`] (the default) and by every
-/// `Fn(&Rejection) -> Response<B> + Clone`, e.g. for RFC 9457 `application/problem+json`:
+/// Implemented by [`Problem`] (the default), [`Rfc6750`] (empty body) and by every
+/// `Fn(&Rejection) -> Response<B> + Clone`, e.g. for a body of your own:
 ///
 /// ```
 /// use http::{Response, header::CONTENT_TYPE};
 /// use tokengate_tower::response::{OnRejection, Rejection};
 ///
-/// let problem = |r: &Rejection| -> Response<String> {
-///     let body = serde_json::json!({
-///         "type": "about:blank",
-///         "title": r.status().canonical_reason(),
-///         "status": r.status().as_u16(),
-///         "detail": r.error().public_message(),
-///     });
-///     let mut response = r.response_with(body.to_string());
-///     response.headers_mut().insert(CONTENT_TYPE, "application/problem+json".parse().unwrap());
+/// let text = |r: &Rejection| -> Response<String> {
+///     let mut response = r.response_with(format!("denied: {}", r.error().public_message()));
+///     response.headers_mut().insert(CONTENT_TYPE, "text/plain".parse().unwrap());
 ///     response
 /// };
 /// # fn check<R: OnRejection<String>>(_: &R) {}
-/// # check(&problem);
+/// # check(&text);
 /// ```
 pub trait OnRejection<B> {
     /// The response for `rejection`.
@@ -267,7 +437,20 @@ where
     }
 }
 
-/// The default rejection: RFC 6750 headers (see the module docs) and an empty body.
+/// The default rejection: RFC 6750 headers (see the module docs) and an RFC 9457
+/// `application/problem+json` body whose `detail` is the error's public message.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Problem;
+
+impl<B: From<String>> OnRejection<B> for Problem {
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
+        let mut response = rejection.response_with(B::from(rejection.problem().to_json()));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+/// RFC 6750 headers (see the module docs) and an empty body.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rfc6750;
 

@@ -28,7 +28,7 @@ impl KeyResolver for Swappable {
 /// Sends one request; returns the status, the error kind and the span's outcome.
 async fn send(layer: &JwtAuthLayer, token: &str) -> (StatusCode, Option<ErrorKind>, &'static str) {
     let captured = capture::start();
-    let service = layer.layer(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }));
+    let service = layer.layer(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(String::new())) }));
     let request = Request::builder().header("authorization", format!("Bearer {token}")).body(()).unwrap();
     let response = service.oneshot(request).await.unwrap();
     let logs = captured.text();
@@ -173,4 +173,54 @@ async fn an_entry_dies_at_the_verifiers_max_age() {
     assert_eq!(send(&layer, &token).await, (StatusCode::OK, None, "cached"));
     clock.advance(2);
     assert_eq!(send(&layer, &token).await, (StatusCode::UNAUTHORIZED, Some(ErrorKind::TooOld), "rejected"));
+}
+
+/// A custom resolver over one lone key (generation 0), which an operator replaces.
+#[derive(Clone)]
+struct LoneKey(Arc<RwLock<Key>>);
+
+impl KeyResolver for LoneKey {
+    fn resolve(&self, query: &KeyQuery<'_>) -> Result<Key, AuthError> {
+        self.0.read().unwrap().resolve(query)
+    }
+}
+
+/// Issue 7 item 12: the entry is bound to the key that verified it, not to the key-set
+/// generation, which is 0 for every lone key and for custom resolvers.
+#[tokio::test]
+async fn replacing_the_key_behind_a_kid_kills_cached_entries() {
+    for kid in [Some("hs-1"), None] {
+        let lone = |secret: &[u8]| {
+            let key = Key::hmac(Algorithm::HS256, secret).unwrap();
+            match kid {
+                Some(kid) => key.with_kid(kid),
+                None => key,
+            }
+        };
+        let leaked = [1u8; 32];
+        let resolver = LoneKey(Arc::new(RwLock::new(lone(&leaked))));
+        let verifier = Verifier::builder(resolver.clone())
+            .issuer(ISS)
+            .audience(AUD)
+            .algorithms([Algorithm::HS256])
+            .build()
+            .unwrap();
+        let layer = JwtAuthLayer::new(verifier).cache_verified_tokens(100);
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = kid.map(str::to_owned);
+        let encoding = jsonwebtoken::EncodingKey::from_secret(&leaked).unwrap();
+        let token = jsonwebtoken::encode(&header, &claims("mallory"), &encoding).unwrap();
+        assert_eq!(send(&layer, &token).await, (StatusCode::OK, None, "accepted"), "kid {kid:?}");
+        assert_eq!(send(&layer, &token).await, (StatusCode::OK, None, "cached"), "kid {kid:?}");
+
+        // The leaked secret is rotated: same kid, same (zero) generation, another key.
+        let rotated = lone(&[2u8; 32]);
+        assert_eq!(rotated.generation(), resolver.0.read().unwrap().generation());
+        *resolver.0.write().unwrap() = rotated;
+        assert_eq!(
+            send(&layer, &token).await,
+            (StatusCode::UNAUTHORIZED, Some(ErrorKind::InvalidSignature), "rejected"),
+            "kid {kid:?}"
+        );
+    }
 }

@@ -44,7 +44,7 @@ async fn failures_turn_into_429_without_crypto_and_the_client_comes_back() {
     let service = ServiceBuilder::new()
         .layer(FailureRateLimitLayer::new(NonZeroU32::new(3).unwrap(), window).unwrap())
         .layer(JwtAuthLayer::new(verifier))
-        .service(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }));
+        .service(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(String::new())) }));
 
     let good = rsa().token(&claims("alice"));
     let mut bad = good.clone();
@@ -91,8 +91,9 @@ async fn failures_turn_into_429_without_crypto_and_the_client_comes_back() {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-fn ok_service() -> impl tower::Service<Request<()>, Response = Response<()>, Error = Infallible, Future: Send> + Clone {
-    service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) })
+fn ok_service()
+-> impl tower::Service<Request<()>, Response = Response<String>, Error = Infallible, Future: Send> + Clone {
+    service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(String::new())) })
 }
 
 fn from(token: &str, client: Option<SocketAddr>) -> Request<()> {

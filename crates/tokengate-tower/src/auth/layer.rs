@@ -7,8 +7,8 @@ use tokengate_core::Verifier;
 use tower_layer::Layer;
 
 use super::service::JwtAuth;
-use crate::engine::Engine;
-use crate::response::{BearerChallenge, Rfc6750};
+use crate::authenticator::Authenticator;
+use crate::response::{BearerChallenge, Problem, Rfc6750};
 use crate::source::TokenSources;
 
 /// A [`Layer`] that verifies a JWT on every request. See the [module docs](crate::auth).
@@ -30,9 +30,19 @@ use crate::source::TokenSources;
 ///     .optional(); // no token: the request goes on anonymous (a bad token is still refused)
 /// ```
 #[must_use]
-pub struct JwtAuthLayer<R = Rfc6750> {
+pub struct JwtAuthLayer<R = Problem> {
     pub(crate) engine: Arc<Engine>,
     pub(crate) on_rejection: R,
+}
+
+/// What the HTTP adapter adds to the [`Authenticator`]: where the token is, optional mode,
+/// the challenge. Shared by all clones of a layer and its services.
+#[derive(Clone, Debug)]
+pub(crate) struct Engine {
+    pub(crate) auth: Authenticator,
+    pub(crate) sources: TokenSources,
+    pub(crate) optional: bool,
+    pub(crate) challenge: BearerChallenge,
 }
 
 impl<R: Clone> Clone for JwtAuthLayer<R> {
@@ -49,9 +59,20 @@ impl<R> fmt::Debug for JwtAuthLayer<R> {
 
 impl JwtAuthLayer {
     /// A layer that requires a token verified by `verifier`, read from
-    /// `Authorization: Bearer`, with RFC 6750 rejections in realm `"api"`.
+    /// `Authorization: Bearer`, with RFC 6750 challenges in realm `"api"` and RFC 9457
+    /// problem bodies ([`Problem`]).
+    ///
+    /// The same as `JwtAuthLayer::from_authenticator(Authenticator::new(verifier))`.
     pub fn new(verifier: Verifier) -> Self {
-        JwtAuthLayer { engine: Arc::new(Engine::new(verifier)), on_rejection: Rfc6750 }
+        JwtAuthLayer::from_authenticator(Authenticator::new(verifier))
+    }
+
+    /// A layer over an [`Authenticator`] built elsewhere (with its verifiers, cache,
+    /// revocation and remote hooks), e.g. one shared with a gRPC layer.
+    pub fn from_authenticator(auth: Authenticator) -> Self {
+        let engine =
+            Engine { auth, sources: TokenSources::default(), optional: false, challenge: BearerChallenge::default() };
+        JwtAuthLayer { engine: Arc::new(engine), on_rejection: Problem }
     }
 }
 
@@ -65,7 +86,7 @@ impl<R> JwtAuthLayer<R> {
     /// refused, and the client sees one error: the most specific one (an issuer or key
     /// mismatch counts least).
     pub fn add_verifier(mut self, verifier: Verifier) -> Self {
-        self.engine().verifiers.push(verifier);
+        self.engine().auth.inner_mut().verifiers.push(verifier);
         self
     }
 
@@ -100,7 +121,7 @@ impl<R> JwtAuthLayer<R> {
     /// Also record the verified `sub` in the verification span. Off by default: a
     /// subject is personal data in many deployments.
     pub fn record_subject(mut self) -> Self {
-        self.engine().record_subject = true;
+        self.engine().auth.inner_mut().record_subject = true;
         self
     }
 
@@ -116,14 +137,25 @@ impl<R> JwtAuthLayer<R> {
     /// several layers with the same verifiers).
     #[cfg(feature = "cache")]
     pub fn verified_token_cache(mut self, cache: crate::cache::VerifiedTokenCache) -> Self {
-        self.engine().cache = Some(cache);
+        self.engine().auth.inner_mut().cache = Some(cache);
         self
+    }
+
+    /// Rejections with the RFC 6750 headers and an empty body ([`Rfc6750`]) instead of the
+    /// default problem body (e.g. for a response body type that cannot hold text).
+    pub fn empty_body(self) -> JwtAuthLayer<Rfc6750> {
+        self.on_rejection(Rfc6750)
     }
 
     /// Replaces the rejection response (see [`crate::response::OnRejection`]); closures
     /// `Fn(&Rejection) -> Response<B>` work.
     pub fn on_rejection<R2>(self, on_rejection: R2) -> JwtAuthLayer<R2> {
         JwtAuthLayer { engine: self.engine, on_rejection }
+    }
+
+    /// The authenticator this layer adapts to HTTP.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.engine.auth
     }
 
     /// The challenge parameters (realm, resource metadata).

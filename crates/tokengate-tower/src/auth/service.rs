@@ -6,17 +6,18 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use tokengate_core::{AuthError, Verified};
+use tokengate_core::{AuthError, ErrorKind, Verified};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use crate::engine::{Engine, Step};
+use super::layer::Engine;
+use crate::authenticator::Authentication;
 use crate::response::{OnRejection, Rejection};
 use crate::source::RequestHead;
 
 /// The middleware built by [`JwtAuthLayer`](super::JwtAuthLayer). See the
 /// [module docs](crate::auth).
-pub struct JwtAuth<S, R = crate::response::Rfc6750> {
+pub struct JwtAuth<S, R = crate::response::Problem> {
     inner: S,
     engine: Arc<Engine>,
     on_rejection: R,
@@ -82,20 +83,24 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let engine = Arc::clone(&self.engine);
-        let step = engine.check(&RequestHead::from_request(&request));
+        let step = match find_token(&engine, &RequestHead::from_request(&request)) {
+            Ok(Some((token, source))) => Some(engine.auth.authenticate_from(token, source)),
+            Ok(None) => None,
+            Err(error) => Some(Authentication::Done(Err(error))),
+        };
         let verified = match step {
-            Step::Accepted(verified) => Some(verified),
-            Step::Anonymous => None,
-            Step::Rejected(error) => return ResponseFuture::rejected(respond(&engine, &self.on_rejection, error)),
-            Step::Refresh(pending) => {
-                let pending = pending.into_owned();
+            None => None,
+            Some(Authentication::Done(Ok(verified))) => Some(verified),
+            Some(Authentication::Done(Err(error))) => {
+                return ResponseFuture::rejected(respond(&engine, &self.on_rejection, error));
+            }
+            Some(Authentication::Pending(pending)) => {
                 // The ready service goes with the request; this one gets a fresh clone.
                 let clone = self.inner.clone();
                 let mut inner = mem::replace(&mut self.inner, clone);
                 let on_rejection = self.on_rejection.clone();
-                let engine = Arc::clone(&self.engine);
                 return ResponseFuture::verifying(Box::pin(async move {
-                    match Arc::clone(&engine).refresh(pending).await {
+                    match pending.await {
                         Ok(verified) => {
                             let extensions = request.extensions_mut();
                             extensions.insert(verified);
@@ -120,5 +125,24 @@ where
         }
         extensions.insert(engine.challenge.clone());
         ResponseFuture::inner(self.inner.call(request))
+    }
+}
+
+/// The token and where it was found; `Ok(None)` in optional mode without a token.
+fn find_token<'a, 'e>(engine: &'e Engine, head: &RequestHead<'a>) -> Result<Option<(&'a str, &'e str)>, AuthError> {
+    match engine.sources.find(head) {
+        Ok(Some(found)) => Ok(Some(found)),
+        Ok(None) if engine.optional => {
+            tracing::trace!("tokengate: no token; going on anonymous");
+            Ok(None)
+        }
+        Ok(None) => {
+            tracing::trace!("tokengate: no token");
+            Err(AuthError::new(ErrorKind::MissingToken))
+        }
+        Err(error) => {
+            tracing::debug!(error = ?error, "tokengate: malformed credentials");
+            Err(error)
+        }
     }
 }

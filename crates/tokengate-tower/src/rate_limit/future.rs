@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 use tokengate_core::AuthError;
 
 use super::{Client, Limiter, counts_as_failure};
-use crate::response::RaisedByExtractor;
+use crate::response::AfterAuthentication;
 
 pin_project! {
     /// Response future of [`FailureRateLimit`](super::FailureRateLimit).
@@ -50,7 +50,7 @@ where
                 let result = ready!(future.poll(cx));
                 if let (Ok(response), Some((client, limiter))) = (&result, client.take())
                     && response.extensions().get::<AuthError>().is_some_and(counts_as_failure)
-                    && response.extensions().get::<RaisedByExtractor>().is_none()
+                    && response.extensions().get::<AfterAuthentication>().is_none()
                 {
                     limiter.record_failure(client);
                 }

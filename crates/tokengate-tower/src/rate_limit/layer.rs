@@ -10,12 +10,12 @@ use tokengate_core::ConfigError;
 use tower_layer::Layer;
 
 use super::{ClientKey, FailureRateLimit, Limiter, PeerAddr};
-use crate::response::{BearerChallenge, Rfc6750};
+use crate::response::{BearerChallenge, Problem};
 
 /// A [`Layer`] that answers 429 to clients with too many failed verifications. See the
 /// [module docs](super).
 #[must_use]
-pub struct FailureRateLimitLayer<K = PeerAddr, R = Rfc6750> {
+pub struct FailureRateLimitLayer<K = PeerAddr, R = Problem> {
     pub(crate) limiter: Arc<Limiter>,
     pub(crate) key: K,
     pub(crate) on_rejection: R,
@@ -54,7 +54,7 @@ impl FailureRateLimitLayer {
         Ok(FailureRateLimitLayer {
             limiter: Arc::new(Limiter::new(quota)),
             key: PeerAddr,
-            on_rejection: Rfc6750,
+            on_rejection: Problem,
             challenge: BearerChallenge::default(),
             limit_unidentified: false,
         })
@@ -74,7 +74,7 @@ impl<K, R> FailureRateLimitLayer<K, R> {
         }
     }
 
-    /// The 429 response (default: [`Rfc6750`], which sends `Retry-After`).
+    /// The 429 response (default: [`Problem`], with `Retry-After` and a problem body).
     pub fn on_rejection<R2>(self, on_rejection: R2) -> FailureRateLimitLayer<K, R2> {
         FailureRateLimitLayer {
             limiter: self.limiter,

@@ -2,15 +2,16 @@
 //! [`JwtAuthLayer`](crate::JwtAuthLayer).
 //!
 //! [`FailureRateLimitLayer`] goes *outside* the auth layer. It counts, per client address,
-//! the requests that the auth layer refused as `invalid_token` or `invalid_request` — it
-//! reads the [`AuthError`] that every tokengate rejection carries in its response
-//! extensions. After `max_failures` failures within `window` (a [governor] GCRA bucket),
+//! the requests that the auth layer refused because the presented token (or the request
+//! carrying it) was bad — it reads the [`AuthError`] that every tokengate rejection carries
+//! in its response extensions and judges its [`ErrorKind`] (see [`counts_as_failure`]),
+//! never a status code. After `max_failures` failures within `window` (a [governor] GCRA bucket),
 //! the client's next requests are answered `429 Too Many Requests` with `Retry-After`,
 //! **without running the inner service, so without any crypto**. The client regains one
 //! attempt every `window / max_failures`, and all of them after `window`. Requests without
-//! a token, successful requests, and refusals raised by an extractor after the token
-//! verified (marked [`RaisedByExtractor`], e.g. claims that do not fit the handler's type)
-//! never count.
+//! a token, successful requests, and refusals after the token verified (a policy denial,
+//! claims that do not fit an extractor's type: marked [`AfterAuthentication`], or of a
+//! policy kind) never count.
 //!
 //! **A 503 because the signing keys could not be had (`KeysUnavailable`) does not count**
 //! either: during an outage of the identity provider every client gets it, legitimate ones
@@ -81,7 +82,8 @@ mod future;
 mod layer;
 mod service;
 
-pub use crate::response::RaisedByExtractor;
+#[allow(deprecated)]
+pub use crate::response::{AfterAuthentication, RaisedByExtractor};
 pub use future::ResponseFuture;
 pub use layer::FailureRateLimitLayer;
 pub use service::FailureRateLimit;
@@ -177,15 +179,40 @@ fn normalize(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Whether a refusal counts as a failed attempt: a presented credential that was bad
-/// (400, 401 other than a missing token). A 503 because the keys were unavailable does
-/// not count: an outage of the identity provider must not lock clients out (see the
-/// [module docs](self)).
+/// Whether a refusal counts as a failed attempt, judged by its kind:
+///
+/// - **counted**: a presented token (or request) that is bad: malformed, forged, expired,
+///   revoked, inactive, of an unknown key, ... and [`ErrorKind::IssuerUnavailable`] (a
+///   token naming an issuer that cannot be loaded: a client flooding random issuers is
+///   throttled);
+/// - **not counted**: no token ([`ErrorKind::MissingToken`]); our own outages
+///   ([`ErrorKind::KeysUnavailable`], [`ErrorKind::RevocationUnavailable`],
+///   [`ErrorKind::IntrospectionUnavailable`]: an outage must not lock clients out, see the
+///   [module docs](self)); policy denials after the token verified
+///   ([`ErrorKind::InsufficientScope`], [`ErrorKind::Forbidden`]; any refusal marked
+///   [`AfterAuthentication`] is not counted either); [`ErrorKind::RateLimited`] and
+///   [`ErrorKind::Internal`].
+///
+/// ```
+/// use tokengate_core::{AuthError, ErrorKind};
+/// use tokengate_tower::rate_limit::counts_as_failure;
+/// assert!(counts_as_failure(&AuthError::new(ErrorKind::InvalidSignature)));
+/// assert!(counts_as_failure(&AuthError::new(ErrorKind::IssuerUnavailable)));
+/// assert!(!counts_as_failure(&AuthError::new(ErrorKind::RevocationUnavailable)));
+/// assert!(!counts_as_failure(&AuthError::new(ErrorKind::Forbidden)));
+/// ```
 pub fn counts_as_failure(error: &AuthError) -> bool {
-    match error.kind() {
-        ErrorKind::MissingToken | ErrorKind::KeysUnavailable => false,
-        _ => matches!(error.status(), 400 | 401),
-    }
+    !matches!(
+        error.kind(),
+        ErrorKind::MissingToken
+            | ErrorKind::KeysUnavailable
+            | ErrorKind::RevocationUnavailable
+            | ErrorKind::IntrospectionUnavailable
+            | ErrorKind::InsufficientScope
+            | ErrorKind::Forbidden
+            | ErrorKind::RateLimited
+            | ErrorKind::Internal
+    )
 }
 
 /// Who a bucket is for: a (normalized) address, or every client that could not be
