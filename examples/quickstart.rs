@@ -29,6 +29,14 @@
 //! | `TOKENGATE_BIND` | the listen address | `127.0.0.1:3000` |
 //! | `TOKENGATE_EXPOSE_DEV_ISSUER` | `1` serves the dev issuer on a non-loopback address | `0` (refused) |
 //!
+//! ## Revocation
+//!
+//! Every request is checked against revocation rules, in memory or, with
+//! `TOKENGATE_REDIS_URL`, shared through Redis by every instance; an admin API on
+//! `TOKENGATE_ADMIN_BIND` (default `127.0.0.1:3010`) revokes, and `POST /ssf/events` and
+//! `POST /oidc/backchannel-logout` take events from the identity provider. See
+//! `examples/quickstart/revocation.rs`.
+//!
 //! The router is built by [`start`], which the integration tests in `tests/quickstart.rs`
 //! serve on `127.0.0.1:0`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::print_stdout)]
@@ -47,12 +55,15 @@ use serde_json::{Value, json};
 use tokengate::axum::{AuthRejection, Claims, VerifiedToken};
 use tokengate::core::{ASYMMETRIC_ALGORITHMS, parse_algorithm};
 use tokengate::jwks::JwksCache;
-use tokengate::tower::JwtAuthLayer;
+use tokengate::tower::{Authenticator, JwtAuthLayer};
 use tokengate::{Algorithm, Verifier};
 use tokengate_issuer::DevIssuer;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
+
+#[path = "quickstart/revocation.rs"]
+pub(crate) mod revocation;
 
 /// The realm of every `WWW-Authenticate` challenge.
 pub(crate) const REALM: &str = "quickstart";
@@ -80,6 +91,8 @@ pub(crate) struct Config {
     /// `TOKENGATE_EXPOSE_DEV_ISSUER=1`: serve the embedded dev issuer (which mints a token
     /// for anyone who asks) on a non-loopback address. Off by default.
     pub(crate) expose_dev_issuer: bool,
+    /// `TOKENGATE_REDIS_URL`, `TOKENGATE_REVOCATION_MAX_STALENESS_SECS`, `TOKENGATE_ADMIN_BIND`.
+    pub(crate) revocation: revocation::Settings,
 }
 
 impl Config {
@@ -92,6 +105,7 @@ impl Config {
             algorithms: vec![Algorithm::ES256],
             typ: None,
             expose_dev_issuer: false,
+            revocation: revocation::Settings::embedded(),
         }
     }
 
@@ -134,7 +148,8 @@ impl Config {
             Some("1") => true,
             Some(other) => return Err(format!("TOKENGATE_EXPOSE_DEV_ISSUER must be 0 or 1, not {other:?}")),
         };
-        Ok(Config { issuer, jwks_url, audience, algorithms, typ: var("TOKENGATE_TYP"), expose_dev_issuer })
+        let revocation = revocation::Settings::from_vars(var)?;
+        Ok(Config { issuer, jwks_url, audience, algorithms, typ: var("TOKENGATE_TYP"), expose_dev_issuer, revocation })
     }
 }
 
@@ -150,6 +165,8 @@ pub(crate) struct Running {
     pub(crate) dev: Option<DevIssuer>,
     /// The server; it runs until aborted.
     pub(crate) server: JoinHandle<std::io::Result<()>>,
+    /// The revocation store and the admin API.
+    pub(crate) revocation: revocation::Running,
 }
 
 /// Serves the quickstart on `listener` and returns once the API has its keys.
@@ -188,43 +205,60 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
     let app = app.fallback_service(late_bound(Arc::clone(&api)));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    match load_api(&config, &issuer).await {
-        Ok(router) => {
-            let _ = api.set(router);
-        }
+    let store = match revocation::store(&config.revocation).await {
+        Ok(store) => store,
         Err(e) => {
             server.abort();
             return Err(e);
         }
-    }
-    Ok(Running { base_url, issuer, audience: config.audience, dev, server })
+    };
+    let admin = match load_api(&config, &issuer, &store).await {
+        Ok((router, verifier)) => {
+            let _ = api.set(router);
+            revocation::serve_admin(&config.revocation, verifier, Arc::clone(&store)).await
+        }
+        Err(e) => Err(e),
+    };
+    let (admin_url, admin_server) = match admin {
+        Ok(admin) => admin,
+        Err(e) => {
+            server.abort();
+            return Err(e);
+        }
+    };
+    let revocation = revocation::Running { store, admin_url, admin_server };
+    Ok(Running { base_url, issuer, audience: config.audience, dev, server, revocation })
 }
 
 /// The API's keys through the JWKS cache (OIDC discovery, or `TOKENGATE_JWKS_URL`), its
-/// verifier, and its router.
-async fn load_api(config: &Config, issuer: &str) -> Result<Router, BoxError> {
+/// verifier, and its router (with the revocation check and the event intake routes); the
+/// verifier is returned for the admin API.
+async fn load_api(config: &Config, issuer: &str, store: &revocation::Store) -> Result<(Router, Verifier), BoxError> {
     let keys = match &config.jwks_url {
         Some(url) => JwksCache::from_url(url).await?,
         None => JwksCache::discover(issuer).await?,
     };
-    let mut verifier = Verifier::builder(keys)
+    let mut verifier = Verifier::builder(keys.clone())
         .issuer(issuer)
         .audience(config.audience.clone())
         .algorithms(config.algorithms.iter().copied());
     if let Some(typ) = &config.typ {
         verifier = verifier.typ(typ.clone());
     }
-    Ok(api_router(verifier.build()?))
+    let intake = revocation::intake_routes(keys, issuer, &config.audience, &config.algorithms, store)?;
+    let verifier = verifier.build()?;
+    let auth = Authenticator::builder(verifier.clone()).revocation(Arc::clone(store)).build();
+    Ok((api_router(auth).merge(intake), verifier))
 }
 
 /// The protected API. Authentication is a `route_layer`, so an unknown path stays a 404
 /// instead of turning into a 401, and `/public` is merged in without it.
-pub(crate) fn api_router(verifier: Verifier) -> Router {
+pub(crate) fn api_router(auth: Authenticator) -> Router {
     let protected = Router::new()
         .route("/me", get(me))
         .route("/admin", get(admin))
         .route("/tenants/{tenant}/orders", get(tenant_orders))
-        .route_layer(JwtAuthLayer::new(verifier).realm(REALM));
+        .route_layer(JwtAuthLayer::from_authenticator(auth).realm(REALM));
     Router::new().route("/public", get(public)).merge(protected)
 }
 
@@ -323,6 +357,7 @@ async fn main() -> Result<(), BoxError> {
     let config = Config::from_env()?;
     let bind = std::env::var("TOKENGATE_BIND").unwrap_or_else(|_| DEFAULT_BIND.to_owned());
     let listener = TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let config_redis = config.revocation.redis_url.is_some();
     let running = start(listener, config).await?;
     match &running.dev {
         Some(_) => println!("tokengate quickstart on {} (API and embedded dev issuer)\n", running.base_url),
@@ -330,8 +365,19 @@ async fn main() -> Result<(), BoxError> {
     }
     let external = running.dev.is_none().then_some((running.issuer.as_str(), running.audience.as_str()));
     println!("{}", curl_commands(&running.base_url, external));
+    if let Some(admin) = &running.revocation.admin_url {
+        let backend = if config_redis { "Redis" } else { "memory" };
+        println!(
+            "\n# Revocations ({backend}): the admin API on {admin} (scope tokengate:admin), e.g.\n\
+                  curl -i -X POST {admin}/revocations -H \"Authorization: Bearer $ADMIN_TOKEN\" \\\n  \
+                  -H 'content-type: application/json' -d '{{\"kind\":\"sub\",\"iss\":\"{}\",\"value\":\"alice\"}}'",
+            running.issuer
+        );
+    }
+    let admin = running.revocation.admin_server;
     tokio::select! {
         served = running.server => served??,
+        served = async move { match admin { Some(admin) => admin.await, None => std::future::pending().await } } => served??,
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())

@@ -33,6 +33,12 @@ pub use tokengate_axum as axum;
 #[cfg(feature = "issuer")]
 pub use tokengate_issuer as issuer;
 
+/// Revocation rules checked on every request (feature `revocation`; `revocation-redis`,
+/// `revocation-admin` and `revocation-intake` add the Redis store, the admin router and the
+/// event intake).
+#[cfg(feature = "revocation")]
+pub use tokengate_revocation as revocation;
+
 /// The names most programs need.
 pub mod prelude {
     #[cfg(feature = "axum")]
