@@ -47,11 +47,11 @@ impl<'de> Visitor<'de> for ExtraSeed<'_> {
         let mut out = Extra::default();
         while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
             if name == "sid" {
-                out.sid = string(map.next_value()?);
+                out.sid = map.next_value::<Loose<'de>>()?.text();
             } else if name == self.tenant_claim {
-                out.tenant = string(map.next_value()?);
+                out.tenant = map.next_value::<Loose<'de>>()?.text();
             } else if name == "auth_time" {
-                out.auth_time = map.next_value::<serde_json::Value>()?.as_i64();
+                out.auth_time = map.next_value::<Loose<'de>>()?.int();
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -82,11 +82,69 @@ impl<'de> de::Deserialize<'de> for Text<'de> {
     }
 }
 
-/// The string in `value`, if it is one.
-fn string(value: serde_json::Value) -> Option<Cow<'static, str>> {
-    match value {
-        serde_json::Value::String(s) => Some(Cow::Owned(s)),
-        _ => None,
+/// A member's value when it is a string or an integer; anything else is skipped without
+/// allocating.
+enum Loose<'a> {
+    Text(Cow<'a, str>),
+    Int(i64),
+    Other,
+}
+
+impl<'a> Loose<'a> {
+    fn text(self) -> Option<Cow<'a, str>> {
+        match self {
+            Loose::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn int(self) -> Option<i64> {
+        match self {
+            Loose::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Loose<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Loose<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Loose::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Loose::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Loose::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(i64::try_from(v).map_or(Loose::Other, Loose::Int))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other)
+            }
+        }
+        deserializer.deserialize_any(V)
     }
 }
 

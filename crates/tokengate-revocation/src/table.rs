@@ -55,7 +55,7 @@ pub(crate) struct RuleTable {
 impl RuleTable {
     pub(crate) fn new(matching: Matching) -> RuleTable {
         RuleTable {
-            map: ArcSwap::from_pointee(Map::new()),
+            map: ArcSwap::from_pointee(new_map(0)),
             counts: Default::default(),
             writer: Mutex::new(0),
             matching,
@@ -102,7 +102,7 @@ impl RuleTable {
         });
         let len = current.len();
         if *peak >= SHRINK_FLOOR && len < *peak / 4 {
-            let fresh = Map::builder().capacity(len).build();
+            let fresh = new_map(len);
             {
                 let (from, to) = (current.pin(), fresh.pin());
                 for (key, cutoff) in from.iter() {
@@ -208,6 +208,12 @@ impl RuleTable {
         }
         Ok(())
     }
+}
+
+/// A map whose resizes finish in the write that starts them (writers are serialized and off
+/// the request path), so a lookup never has to look in two tables.
+fn new_map(capacity: usize) -> Map {
+    Map::builder().capacity(capacity).resize_mode(papaya::ResizeMode::Blocking).build()
 }
 
 fn revoked(kind: RuleKind) -> AuthError {

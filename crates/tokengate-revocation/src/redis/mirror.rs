@@ -160,9 +160,9 @@ impl Mirror {
             if missing {
                 self.connect().await?;
                 if let Some(conn) = self.conn.as_mut() {
-                    write_rule_with(&self.inner, &self.write, conn, &rule).await?;
+                    let (_, seq) = write_rule_with(&self.inner, &self.write, conn, &rule).await?;
+                    written += u64::from(seq > 0);
                 }
-                written += 1;
             }
         }
         if written > 0 {
@@ -203,8 +203,13 @@ impl Entry {
     }
 }
 
-/// Runs the write script for `rule`; returns the rule as stored.
-pub(crate) async fn write_rule(inner: &Inner, conn: &mut MultiplexedConnection, rule: &Rule) -> RedisResult<Rule> {
+/// Runs the write script for `rule`; returns the rule as stored and the sequence of the
+/// change (0 when it changed nothing).
+pub(crate) async fn write_rule(
+    inner: &Inner,
+    conn: &mut MultiplexedConnection,
+    rule: &Rule,
+) -> RedisResult<(Rule, u64)> {
     write_rule_with(inner, &write_script(), conn, rule).await
 }
 
@@ -213,8 +218,8 @@ async fn write_rule_with(
     script: &Script,
     conn: &mut MultiplexedConnection,
     rule: &Rule,
-) -> RedisResult<Rule> {
-    let (not_before, expires_at, _seq): (i64, i64, u64) = script
+) -> RedisResult<(Rule, u64)> {
+    let (not_before, expires_at, seq): (i64, i64, u64) = script
         .key(inner.keys.all().as_slice())
         .arg(encode_key(&rule.key))
         .arg(rule.not_before)
@@ -224,7 +229,7 @@ async fn write_rule_with(
         .arg(format!("{:016x}", rand::random::<u64>()))
         .invoke_async(conn)
         .await?;
-    Ok(Rule::from_parts(rule.key.clone(), Cutoff { not_before, expires_at }))
+    Ok((Rule::from_parts(rule.key.clone(), Cutoff { not_before, expires_at }), seq))
 }
 
 #[cfg(test)]

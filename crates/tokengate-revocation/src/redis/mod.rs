@@ -164,27 +164,22 @@ impl Inner {
             .set_response_timeout(Some(response_timeout))
     }
 
-    /// Runs the write script on the writer connection (connecting when needed).
+    /// Runs the write script on the writer connection, connecting when needed. A failure
+    /// on a kept connection (Redis restarted since) is retried once on a new one.
     pub(crate) async fn write(&self, rule: &Rule) -> Result<Rule, StoreError> {
-        let mut slot = self.writer.lock().await;
-        let mut conn = match slot.as_ref() {
-            Some(conn) => conn.clone(),
-            None => {
-                let config = self.connection_config(self.options.timeout);
-                let conn =
-                    self.client.get_multiplexed_async_connection_with_config(&config).await.map_err(unavailable)?;
-                *slot = Some(conn.clone());
-                conn
-            }
-        };
-        drop(slot);
-        match mirror::write_rule(self, &mut conn, rule).await {
-            Ok(rule) => Ok(rule),
-            Err(e) => {
-                *self.writer.lock().await = None;
-                Err(unavailable(e))
+        let kept = self.writer.lock().await.clone();
+        if let Some(mut conn) = kept {
+            match mirror::write_rule(self, &mut conn, rule).await {
+                Ok((rule, _)) => return Ok(rule),
+                Err(e) => tracing::debug!(error = %e, "revocation write failed on a kept connection; reconnecting"),
             }
         }
+        *self.writer.lock().await = None;
+        let config = self.connection_config(self.options.timeout);
+        let mut conn = self.client.get_multiplexed_async_connection_with_config(&config).await.map_err(unavailable)?;
+        let (rule, _) = mirror::write_rule(self, &mut conn, rule).await.map_err(unavailable)?;
+        *self.writer.lock().await = Some(conn);
+        Ok(rule)
     }
 }
 
