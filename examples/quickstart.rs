@@ -293,19 +293,23 @@ async fn admin(token: VerifiedToken) -> Result<Json<Value>, AuthRejection> {
     Ok(Json(json!({ "message": "welcome, admin", "sub": token.subject() })))
 }
 
+/// The `detail` of the 403 for another tenant's orders.
+pub(crate) const TENANT_MISMATCH: &str = "the token's tenant_id is not the tenant in the path";
+
 #[derive(Deserialize)]
 struct TenantClaims {
     tenant_id: Option<String>,
 }
 
-/// The token's `tenant_id` must be the tenant in the path, else 403.
+/// The token's `tenant_id` must be the tenant in the path, else 403 with a problem body
+/// saying so.
 async fn tenant_orders(
     Path(tenant): Path<String>,
     token: VerifiedToken,
     Claims(claims): Claims<TenantClaims>,
 ) -> Result<Json<Value>, AuthRejection> {
     if claims.tenant_id.as_deref() != Some(tenant.as_str()) {
-        return Err(token.forbidden());
+        return Err(token.forbidden_because(TENANT_MISMATCH));
     }
     Ok(Json(json!({ "tenant": tenant, "orders": [{ "id": 1, "item": "widgets" }] })))
 }

@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | (always) | [`core`]: `Verifier`, `Key`/`KeySet`, `Verified`, `AuthError` | yes |
 //! | `jwks` | `jwks`: key sources and the hot-swapped `JwksCache` | yes |
-//! | `tower` | `tower`: `JwtAuthLayer`, token sources, RFC 6750 responses | yes |
+//! | `tower` | `tower`: `Authenticator`, `JwtAuthLayer`, token sources, RFC 6750 / RFC 9457 responses | yes |
 //! | `axum` | `axum`: `Claims<T>`, `Option<Claims<T>>`, `VerifiedToken` | yes |
 //! | `issuer` | `issuer`: signers, minting, a JWKS endpoint, the dev-only issuer | no |
 //!
@@ -21,7 +21,8 @@ pub use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeySet, Verified,
 #[cfg(feature = "jwks")]
 pub use tokengate_jwks as jwks;
 
-/// The tower layer: `JwtAuthLayer`, token sources, RFC 6750 responses (`tokengate-tower`).
+/// The transport-neutral `Authenticator` and the tower layer: `JwtAuthLayer`, token sources,
+/// RFC 6750 / RFC 9457 responses (`tokengate-tower`).
 #[cfg(feature = "tower")]
 pub use tokengate_tower as tower;
 

@@ -80,6 +80,11 @@ async fn every_route_answers_as_printed() {
         let reply = get(base, path, None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
         assert_eq!(reply.www_authenticate.as_deref(), Some(MISSING), "{path}");
+        assert_eq!(
+            reply.json(),
+            json!({"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": "no access token was presented"}),
+            "{path}"
+        );
     }
 
     // GET /me: the verified claims.
@@ -114,6 +119,11 @@ async fn every_route_answers_as_printed() {
     let reply = get(base, "/tenants/globex/orders", Some(&alice)).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.www_authenticate.as_deref(), Some(MISSING));
+    // The 403 says why, as an RFC 9457 problem.
+    assert_eq!(
+        reply.json(),
+        json!({"type": "about:blank", "title": "Forbidden", "status": 403, "detail": quickstart::TENANT_MISMATCH})
+    );
     let reply = get(base, "/tenants/acme/orders", Some(&root)).await; // no tenant_id at all
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
 
@@ -146,6 +156,10 @@ async fn bad_tokens_are_401_invalid_token() {
     let reply = get(base, "/me", Some(&old)).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.www_authenticate.as_deref(), Some(invalid_token("the access token expired").as_str()));
+    assert_eq!(
+        reply.json(),
+        json!({"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": "the access token expired"})
+    );
 
     // Another audience.
     let other = dev.minter().token().subject("alice").audiences(["billing"]).sign().await.unwrap();

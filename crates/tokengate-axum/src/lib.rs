@@ -6,7 +6,7 @@
 //! - `Option<Claims<T>>` (through `OptionalFromRequestParts`) for optional routes;
 //! - [`VerifiedToken`]: the header and registered claims, and
 //!   [`VerifiedToken::require_scope`] for a 403 `insufficient_scope`;
-//! - [`AuthRejection`]: every refusal is a response, with the same RFC 6750 mapping as the
+//! - [`AuthRejection`]: every refusal is a response, with the same RFC 6750 / RFC 9457 mapping as the
 //!   layer. A route without the layer answers **500** (the layer was forgotten), never 401.
 //! - `ConnectInfoKey` (feature `rate-limit`): the failure rate limiter's client key from
 //!   axum's `ConnectInfo<SocketAddr>`.

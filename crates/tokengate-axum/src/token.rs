@@ -55,6 +55,12 @@ impl VerifiedToken {
     pub fn forbidden(&self) -> AuthRejection {
         AuthRejection::new(AuthError::new(ErrorKind::Forbidden), Some(self.challenge.clone()))
     }
+
+    /// [`VerifiedToken::forbidden`], with the reason in the problem body's `detail` (sent to
+    /// the client: never a token or internal detail).
+    pub fn forbidden_because(&self, detail: impl Into<String>) -> AuthRejection {
+        self.forbidden().with_public_detail(detail)
+    }
 }
 
 impl Deref for VerifiedToken {

@@ -4,8 +4,9 @@
 #[path = "../../tokengate-tower/tests/common/mod.rs"]
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use axum::Router;
 use axum::body::Body;
@@ -19,9 +20,15 @@ use tokengate_core::{AuthError, ErrorKind};
 use tokengate_tower::{JwtAuthLayer, TokenSources};
 use tower::ServiceExt;
 
-static DESERIALIZED: AtomicUsize = AtomicUsize::new(0);
+/// Deserializations of [`Counted`] per subject: each test counts under its own subject,
+/// so tests running in parallel do not disturb each other's counts.
+static DESERIALIZED: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
 
-/// Counts its deserializations.
+fn deserializations(sub: &str) -> usize {
+    DESERIALIZED.lock().unwrap().get(sub).copied().unwrap_or(0)
+}
+
+/// Counts its deserializations, per subject.
 #[derive(Debug)]
 struct Counted {
     sub: String,
@@ -33,8 +40,9 @@ impl<'de> Deserialize<'de> for Counted {
         struct Raw {
             sub: String,
         }
-        DESERIALIZED.fetch_add(1, Ordering::SeqCst);
-        Raw::deserialize(d).map(|r| Counted { sub: r.sub })
+        let raw = Raw::deserialize(d)?;
+        *DESERIALIZED.lock().unwrap().entry(raw.sub.clone()).or_default() += 1;
+        Ok(Counted { sub: raw.sub })
     }
 }
 
@@ -67,11 +75,17 @@ async fn claims_are_deserialized_once_per_request() {
         format!("{} {}", a.sub, b.sub)
     }
     let app = Router::new().route("/", get(twice)).route_layer(JwtAuthLayer::new(rsa().verifier()));
-    let before = DESERIALIZED.load(Ordering::SeqCst);
-    let response = get_with(&app, "/", Some(&rsa().token(&claims("alice")))).await;
+    // A subject no other test uses.
+    let sub = "deserialized-once-per-request";
+    assert_eq!(deserializations(sub), 0);
+    let response = get_with(&app, "/", Some(&rsa().token(&claims(sub)))).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(body(response).await, "alice alice");
-    assert_eq!(DESERIALIZED.load(Ordering::SeqCst) - before, 1);
+    assert_eq!(body(response).await, format!("{sub} {sub}"));
+    assert_eq!(deserializations(sub), 1);
+    // A second request deserializes its own claims once more.
+    let response = get_with(&app, "/", Some(&rsa().token(&claims(sub)))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(deserializations(sub), 2);
 }
 
 #[tokio::test]

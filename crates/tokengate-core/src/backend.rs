@@ -109,12 +109,42 @@ mod imp {
             DecodingKey::from_secret(secret).map(|key| Material { alg, key }).map_err(|e| rejected("HMAC secret", e))
         }
 
+        /// Refuses what aws-lc-rs refuses when it parses the key (an even modulus; an
+        /// exponent that is even, under 3 or of more than 33 bits): RustCrypto would only
+        /// fail each verification with such a key.
         pub(crate) fn rsa(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Material, ConfigError> {
+            let odd = |v: &[u8]| v.last().is_some_and(|b| b & 1 == 1);
+            if !odd(n) {
+                return Err(rejected("RSA public key", "even modulus"));
+            }
+            let e_trimmed = e.get(e.iter().position(|&b| b != 0).unwrap_or(e.len())..).unwrap_or_default();
+            let e_value = if e_trimmed.len() <= 5 {
+                e_trimmed.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+            } else {
+                u64::MAX
+            };
+            if !odd(e_trimmed) || e_value < 3 || e_value >= 1 << 33 {
+                return Err(rejected("RSA public key", "exponent not odd, at least 3 and under 2^33"));
+            }
             Ok(Material { alg, key: DecodingKey::from_rsa_raw_components(n, e) })
         }
 
-        pub(crate) fn ec(alg: Algorithm, _curve: Curve, point: &[u8]) -> Result<Material, ConfigError> {
-            let coords = point.get(1..).unwrap_or_default();
+        /// Validates the point as aws-lc-rs does (on the curve, not the identity; SEC 1
+        /// compressed or uncompressed), then hands jsonwebtoken its coordinates: its
+        /// `from_ec_components` checks nothing, and an off-curve point would only fail
+        /// later, at every verification (or, for a crafted point, worse).
+        pub(crate) fn ec(alg: Algorithm, curve: Curve, point: &[u8]) -> Result<Material, ConfigError> {
+            use p256::elliptic_curve::sec1::ToSec1Point;
+            let invalid = |_| rejected("EC public key", "not a point on the curve");
+            let uncompressed = match curve {
+                Curve::P256 => {
+                    p256::PublicKey::from_sec1_bytes(point).map_err(invalid)?.to_sec1_point(false).as_bytes().to_vec()
+                }
+                Curve::P384 => {
+                    p384::PublicKey::from_sec1_bytes(point).map_err(invalid)?.to_sec1_point(false).as_bytes().to_vec()
+                }
+            };
+            let coords = uncompressed.get(1..).unwrap_or_default();
             let (x, y) = coords.split_at(coords.len() / 2);
             DecodingKey::from_ec_components(&URL_SAFE_NO_PAD.encode(x), &URL_SAFE_NO_PAD.encode(y))
                 .map(|key| Material { alg, key })

@@ -159,9 +159,34 @@ mod tests {
             Ok(c) => c,
             Err(k) => panic!("{k:?}"),
         };
-        assert_eq!(c.registered.aud, vec!["a".to_owned()]);
-        assert_eq!(c.registered.nbf, Some(1));
+        let want = RegisteredClaims {
+            iss: Some("i".into()),
+            sub: Some("s".into()),
+            aud: vec!["a".into()],
+            exp: Some(10),
+            // A fractional NumericDate is read down to the second.
+            nbf: Some(1),
+            iat: Some(2),
+            jti: Some("j".into()),
+        };
+        assert_eq!(c.registered, want);
+        assert_eq!(c.registered.sub.as_deref(), Some("s"));
+        assert!(c.present_aud);
         assert!(c.has("x") && c.has("aud") && !c.has("y"));
+        // An array `aud` keeps every audience in order; absent claims stay `None`.
+        let c = match parse_claims(r#"{"aud":["a","b"]}"#) {
+            Ok(c) => c,
+            Err(e) => panic!("{:?}", e.kind()),
+        };
+        assert!(c.present_aud);
+        let want = RegisteredClaims { aud: vec!["a".into(), "b".into()], ..RegisteredClaims::default() };
+        assert_eq!(c.registered, want);
+        let c = match parse_claims("{}") {
+            Ok(c) => c,
+            Err(e) => panic!("{:?}", e.kind()),
+        };
+        assert!(!c.present_aud);
+        assert_eq!(c.registered, RegisteredClaims::default());
     }
 
     #[test]

@@ -400,3 +400,91 @@ fn jwks_that_is_not_a_jwks_or_repeats_a_kid_is_an_error() {
     let (empty, skipped) = KeySet::from_jwks_json(br#"{"keys": []}"#).unwrap();
     assert!(empty.is_empty() && skipped.is_empty());
 }
+
+// ---- the same verdicts on both crypto backends ---------------------------------------
+// (CI runs this file on aws-lc-rs and, in checks/rust-crypto, on RustCrypto.)
+
+#[test]
+fn rsa_exponents_and_moduli_that_aws_lc_refuses_are_refused_on_both_backends() {
+    let n = base64_decode(fixture(Algorithm::RS256).bare_jwk()["n"].as_str().unwrap());
+    let mut even_n = n.clone();
+    *even_n.last_mut().unwrap() &= 0xfe;
+    let refused: [(&str, &[u8], &[u8]); 9] = [
+        ("e = 0", &n, &[0]),
+        ("no e", &n, &[]),
+        ("e = 1", &n, &[1]),
+        ("e = 2", &n, &[2]),
+        ("e = 65536", &n, &[1, 0, 0]),
+        ("e = 2^33 + 1", &n, &[2, 0, 0, 0, 1]),
+        ("e = 2^64 + 1", &n, &[1, 0, 0, 0, 0, 0, 0, 0, 1]),
+        ("e = n", &n, &n),
+        ("even n", &even_n, &[1, 0, 1]),
+    ];
+    for (what, n, e) in refused {
+        let got = Key::rsa_components(Algorithm::RS256, n, e);
+        assert!(
+            matches!(got, Err(ConfigError::InvalidKey(_))),
+            "{what}: {got:?} on {}",
+            tokengate_core::CRYPTO_BACKEND
+        );
+    }
+    for e in [&[3u8][..], &[1, 0, 1], &[1, 0, 0, 0, 1], &[0, 1, 0, 1]] {
+        assert!(Key::rsa_components(Algorithm::RS256, &n, e).is_ok(), "e = {e:?}");
+    }
+}
+
+/// A P-256 SubjectPublicKeyInfo around a SEC 1 encoded point.
+fn p256_spki(point: &[u8]) -> Vec<u8> {
+    let prefix = &fixture(Algorithm::ES256).public_der()[..24]; // SEQ, AlgorithmIdentifier, BIT STRING tag
+    assert_eq!(prefix[0..2], [0x30, 0x59]);
+    let mut spki = vec![0x30, (prefix.len() - 2 + 2 + point.len()) as u8];
+    spki.extend_from_slice(&prefix[2..]);
+    spki.extend_from_slice(&[point.len() as u8 + 1, 0]);
+    spki.extend_from_slice(point);
+    spki
+}
+
+#[test]
+fn ec_points_are_judged_alike_on_both_backends() {
+    let f = fixture(Algorithm::ES256);
+    let der = f.public_der();
+    let point = &der[der.len() - 65..];
+    assert_eq!(p256_spki(point), der);
+    // Off the curve, in coordinates and in DER; the identity (SEC 1: one zero byte).
+    assert!(Key::ec_components(Algorithm::ES256, &[1; 32], &[2; 32]).is_err());
+    assert!(Key::ec_components(Algorithm::ES256, &[0; 32], &[0; 32]).is_err());
+    assert!(Key::ec_components(Algorithm::ES384, &[1; 48], &[2; 48]).is_err());
+    let mut off = point.to_vec();
+    off[64] ^= 1;
+    assert!(Key::from_der(Algorithm::ES256, &p256_spki(&off)).is_err());
+    assert!(Key::from_der(Algorithm::ES256, &p256_spki(&[0])).is_err());
+    // The compressed form of a real point is accepted, and verifies its tokens.
+    let mut compressed = vec![2 + (point[64] & 1)];
+    compressed.extend_from_slice(&point[1..33]);
+    verifies(Key::from_der(Algorithm::ES256, &p256_spki(&compressed)).unwrap(), Algorithm::ES256);
+    // With the wrong parity it is another point (the negation): accepted, but it does
+    // not verify the fixture's tokens.
+    compressed[0] ^= 1;
+    let negated = Key::from_der(Algorithm::ES256, &p256_spki(&compressed)).unwrap();
+    let token = TokenBuilder::at(Algorithm::ES256, NOW).without_header("kid").sign();
+    let (input, sig) = token.rsplit_once('.').unwrap();
+    assert!(negated.verify(input.as_bytes(), &base64_decode(sig)).is_err());
+}
+
+#[test]
+fn ed25519_encodings_are_checked_at_verification_on_both_backends() {
+    // Neither backend decodes an Ed25519 point when the key is built: any 32 bytes make
+    // a key, and a key that is no point (or not canonical) fails every signature.
+    let token = TokenBuilder::at(Algorithm::EdDSA, NOW).without_header("kid").sign();
+    let (input, sig) = token.rsplit_once('.').unwrap();
+    let sig = base64_decode(sig);
+    let mut non_canonical = [0xff; 32];
+    non_canonical[31] = 0x7f;
+    let mut y2 = [0; 32];
+    y2[0] = 2;
+    for x in [[0; 32], [0xff; 32], non_canonical, y2] {
+        let key = Key::ed25519(&x).unwrap();
+        assert_eq!(key.verify(input.as_bytes(), &sig).unwrap_err().kind(), tokengate_core::ErrorKind::InvalidSignature);
+    }
+    assert!(Key::ed25519(&[1; 31]).is_err());
+}

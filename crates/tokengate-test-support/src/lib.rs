@@ -1,8 +1,11 @@
 //! Key fixtures and a token builder for tokengate's own tests. Not published.
 //!
-//! Every fixture is generated once per process, at first use, with aws-lc-rs: RSA-2048
-//! (shared by the RS* and PS* fixtures), EC P-256 and P-384, Ed25519 and random HMAC
-//! secrets of the hash size. Each exposes its public key as a JWK, PEM and DER, a
+//! Fixture keys are fixed test keys (in `keys/`, PEM): RSA-2048 (shared by the RS* and
+//! PS* fixtures), EC P-256 and P-384, Ed25519, and fixed HMAC secrets of the hash size;
+//! two of each (see [`other_fixture`]). They are parsed once per process, at first use.
+//! Signing goes through jsonwebtoken's provider for the crypto backend this crate is
+//! built with (feature `aws-lc-rs`, the default, or `rust-crypto`), so the suites that
+//! use these fixtures run on either backend. Each exposes its public key as a JWK, PEM and DER, a
 //! [`tokengate_core::Key`] pinned to its algorithm, and a signer over arbitrary bytes, so
 //! tests can craft headers and claims that no well-behaved library would produce
 //! (duplicate members, `crit`, `b64: false`, bad types, deep nesting).
@@ -23,12 +26,10 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
-use aws_lc_rs::{hmac, rsa};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::EncodingKey;
+use jsonwebtoken::crypto::CryptoProvider;
 use serde_json::{Map, Value, json};
 use tokengate_core::{Algorithm, Key, KeySet, Verifier, VerifierBuilder, algorithm_name};
 
@@ -70,20 +71,39 @@ pub fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
-// Fixtures live in statics; variant sizes do not matter.
-#[allow(clippy::large_enum_variant)]
-enum Signer {
-    Hmac { key: hmac::Key, secret: Vec<u8> },
-    Rsa(&'static RsaKeyPair),
-    Ec(EcdsaKeyPair),
-    Ed(Ed25519KeyPair),
+/// The fixture keys: PKCS#8 private key and SubjectPublicKeyInfo, one file per key,
+/// generated once for these tests (never use them anywhere else). Index: key set.
+const RSA_KEYS: [&str; 2] = [include_str!("../keys/rsa-1.pem"), include_str!("../keys/rsa-2.pem")];
+const P256_KEYS: [&str; 2] = [include_str!("../keys/p256-1.pem"), include_str!("../keys/p256-2.pem")];
+const P384_KEYS: [&str; 2] = [include_str!("../keys/p384-1.pem"), include_str!("../keys/p384-2.pem")];
+const ED25519_KEYS: [&str; 2] = [include_str!("../keys/ed25519-1.pem"), include_str!("../keys/ed25519-2.pem")];
+
+/// The jsonwebtoken crypto provider of the backend tokengate-core is built with
+/// (aws-lc-rs when both are on, as in core), named explicitly: with both jsonwebtoken
+/// features enabled its process default is ambiguous.
+#[cfg(feature = "aws-lc-rs")]
+fn provider() -> &'static CryptoProvider {
+    &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
 }
+
+#[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+fn provider() -> &'static CryptoProvider {
+    &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
+}
+
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!("tokengate-test-support needs a backend: enable `aws-lc-rs` (default) or `rust-crypto`");
 
 /// One key: its private half for signing, its public half in every format.
 pub struct KeyFixture {
     alg: Algorithm,
     kid: String,
-    signer: Signer,
+    /// The private key (or HMAC secret) as jsonwebtoken's signing providers take it.
+    signing: EncodingKey,
+    /// The HMAC secret, for HS* fixtures.
+    secret: Option<Vec<u8>>,
+    /// PKCS#8 private key DER (empty for HMAC).
+    pkcs8: Vec<u8>,
     /// Public JWK members, without `kid`, `alg` and `use`.
     jwk_params: Map<String, Value>,
     /// SubjectPublicKeyInfo DER (empty for HMAC).
@@ -97,13 +117,7 @@ impl std::fmt::Debug for KeyFixture {
     }
 }
 
-fn rsa_pair(set: usize) -> &'static RsaKeyPair {
-    static PAIRS: [OnceLock<RsaKeyPair>; 2] = [OnceLock::new(), OnceLock::new()];
-    let slot = PAIRS.get(set).expect("two RSA key sets");
-    slot.get_or_init(|| RsaKeyPair::generate(rsa::KeySize::Rsa2048).expect("RSA-2048 generation"))
-}
-
-/// Reads one DER TLV: (tag, content, rest). Enough for a PKCS#1 RSAPublicKey.
+/// Reads one DER TLV: (tag, content, rest). Enough for PKCS#8, SPKI and PKCS#1.
 fn der_tlv(input: &[u8]) -> (u8, &[u8], &[u8]) {
     let (&tag, rest) = input.split_first().expect("DER tag");
     let (&first, rest) = rest.split_first().expect("DER length");
@@ -131,68 +145,107 @@ fn rsa_n_e(pkcs1: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (strip_zeros(n).to_vec(), strip_zeros(e).to_vec())
 }
 
+/// The key inside a SubjectPublicKeyInfo: the BIT STRING's bytes (a PKCS#1 public key,
+/// an uncompressed EC point or the 32 Ed25519 bytes).
+fn spki_key(spki: &[u8]) -> &[u8] {
+    let (_, seq, _) = der_tlv(spki);
+    let (_, _alg_id, rest) = der_tlv(seq);
+    let (_, bits, _) = der_tlv(rest);
+    bits.get(1..).expect("BIT STRING")
+}
+
+/// The key inside a PKCS#8 PrivateKeyInfo: for RSA, the PKCS#1 `RSAPrivateKey` DER.
+fn pkcs8_key(pkcs8: &[u8]) -> &[u8] {
+    let (_, seq, _) = der_tlv(pkcs8);
+    let (_, _version, rest) = der_tlv(seq);
+    let (_, _alg_id, rest) = der_tlv(rest);
+    let (_, key, _) = der_tlv(rest);
+    key
+}
+
+/// The DER of the PEM block labelled `label` in `text`.
+fn pem_block(text: &str, label: &str) -> Vec<u8> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let body = text.split_once(&begin).and_then(|(_, rest)| rest.split_once(&end)).expect("PEM block").0;
+    let body: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    STANDARD.decode(body).expect("PEM base64")
+}
+
 fn index(alg: Algorithm) -> usize {
     ALL_ALGORITHMS.iter().position(|a| *a == alg).expect("a supported algorithm")
+}
+
+/// A fixed HMAC secret of the hash size, different for each algorithm and key set.
+fn hmac_secret(alg: Algorithm, set: usize) -> Vec<u8> {
+    let len = tokengate_core::min_hmac_len(alg);
+    let seed = (index(alg) * 2 + set) as u8;
+    (0..len).map(|i| (i as u8).wrapping_mul(167).wrapping_add(seed.wrapping_mul(59)) ^ 0x5c).collect()
 }
 
 fn generate(alg: Algorithm, set: usize) -> KeyFixture {
     let kid = format!("{}-{}", algorithm_name(alg).to_ascii_lowercase(), set + 1);
     let mut jwk_params = Map::new();
-    let (signer, spki) = match alg {
+    let pick = |keys: [&'static str; 2]| *keys.get(set).expect("two key sets");
+    let (signing, secret, pkcs8, spki) = match alg {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-            let (hmac_alg, len) = match alg {
-                Algorithm::HS384 => (hmac::HMAC_SHA384, 48),
-                Algorithm::HS512 => (hmac::HMAC_SHA512, 64),
-                _ => (hmac::HMAC_SHA256, 32),
-            };
-            let mut secret = vec![0u8; len];
-            aws_lc_rs::rand::fill(&mut secret).expect("random secret");
+            let secret = hmac_secret(alg, set);
             jwk_params.insert("kty".into(), "oct".into());
             jwk_params.insert("k".into(), b64(&secret).into());
-            (Signer::Hmac { key: hmac::Key::new(hmac_alg, &secret), secret }, Vec::new())
+            (EncodingKey::from_secret(&secret).expect("HMAC secret"), Some(secret), Vec::new(), Vec::new())
         }
         Algorithm::ES256 | Algorithm::ES384 => {
-            let (signing, crv) = if alg == Algorithm::ES256 {
-                (&signature::ECDSA_P256_SHA256_FIXED_SIGNING, "P-256")
-            } else {
-                (&signature::ECDSA_P384_SHA384_FIXED_SIGNING, "P-384")
-            };
-            let pair = EcdsaKeyPair::generate(signing).expect("EC key generation");
-            let point = pair.public_key().as_ref().to_vec();
-            let coords = point.get(1..).expect("uncompressed point");
+            let (text, crv) =
+                if alg == Algorithm::ES256 { (pick(P256_KEYS), "P-256") } else { (pick(P384_KEYS), "P-384") };
+            let (pkcs8, spki) = (pem_block(text, "PRIVATE KEY"), pem_block(text, "PUBLIC KEY"));
+            let coords = spki_key(&spki).get(1..).expect("uncompressed point");
             let (x, y) = coords.split_at(coords.len() / 2);
             jwk_params.insert("kty".into(), "EC".into());
             jwk_params.insert("crv".into(), crv.into());
             jwk_params.insert("x".into(), b64(x).into());
             jwk_params.insert("y".into(), b64(y).into());
-            let spki = pair.public_key().as_der().expect("EC SPKI").as_ref().to_vec();
-            (Signer::Ec(pair), spki)
+            (EncodingKey::from_ec_der(&pkcs8), None, pkcs8, spki)
         }
         Algorithm::EdDSA => {
-            let pair = Ed25519KeyPair::generate().expect("Ed25519 key generation");
+            let text = pick(ED25519_KEYS);
+            let (pkcs8, spki) = (pem_block(text, "PRIVATE KEY"), pem_block(text, "PUBLIC KEY"));
             jwk_params.insert("kty".into(), "OKP".into());
             jwk_params.insert("crv".into(), "Ed25519".into());
-            jwk_params.insert("x".into(), b64(pair.public_key().as_ref()).into());
-            let spki = pair.public_key().as_der().expect("Ed25519 SPKI").as_ref().to_vec();
-            (Signer::Ed(pair), spki)
+            jwk_params.insert("x".into(), b64(spki_key(&spki)).into());
+            (EncodingKey::from_ed_der(&pkcs8), None, pkcs8, spki)
         }
         _ => {
-            let pair = rsa_pair(set);
-            let (n, e) = rsa_n_e(pair.public_key().as_ref());
+            let text = pick(RSA_KEYS);
+            let (pkcs8, spki) = (pem_block(text, "PRIVATE KEY"), pem_block(text, "PUBLIC KEY"));
+            let (n, e) = rsa_n_e(spki_key(&spki));
             jwk_params.insert("kty".into(), "RSA".into());
             jwk_params.insert("n".into(), b64(n).into());
             jwk_params.insert("e".into(), b64(e).into());
-            let spki = pair.public_key().as_der().expect("RSA SPKI").as_ref().to_vec();
-            (Signer::Rsa(pair), spki)
+            (EncodingKey::from_rsa_der(pkcs8_key(&pkcs8)), None, pkcs8, spki)
         }
     };
-    let key = match &signer {
-        Signer::Hmac { secret, .. } => Key::hmac(alg, secret),
-        _ => Key::from_der(alg, &spki),
+    let key = match &secret {
+        Some(secret) => Key::hmac(alg, secret),
+        None => Key::from_der(alg, &spki),
     }
     .expect("tokengate accepts the fixture key")
     .with_kid(kid.clone());
-    KeyFixture { alg, kid, signer, jwk_params, spki, key }
+    KeyFixture { alg, kid, signing, secret, pkcs8, jwk_params, spki, key }
+}
+
+/// Signs `message` with `key` for `alg` through the backend's provider.
+fn provider_sign(alg: Algorithm, key: &EncodingKey, message: &[u8]) -> Vec<u8> {
+    let signer = (provider().signer_factory)(&alg, key).expect("a signer for the fixture key");
+    signer.try_sign(message).expect("signing")
+}
+
+/// HMAC of `message` under any `secret`, even an empty one (which jsonwebtoken refuses as
+/// a key): an attacker's forgery. A key shorter than the hash block is zero-padded to the
+/// block (RFC 2104), so an empty secret is a block of zeros.
+pub fn sign_hmac(alg: Algorithm, secret: &[u8], message: &[u8]) -> Vec<u8> {
+    let block = if alg == Algorithm::HS256 { 64 } else { 128 };
+    let secret = if secret.is_empty() { vec![0u8; block] } else { secret.to_vec() };
+    provider_sign(alg, &EncodingKey::from_secret(&secret).expect("a non-empty secret"), message)
 }
 
 /// The fixture for `alg` (generated on first use). RS* and PS* fixtures share one
@@ -234,10 +287,7 @@ impl KeyFixture {
 
     /// The HMAC secret, for HS* fixtures.
     pub fn secret(&self) -> Option<&[u8]> {
-        match &self.signer {
-            Signer::Hmac { secret, .. } => Some(secret),
-            _ => None,
-        }
+        self.secret.as_deref()
     }
 
     /// The public JWK with `kid`, `alg` and `use: sig` (for HMAC it holds the secret).
@@ -271,45 +321,18 @@ impl KeyFixture {
 
     /// For RSA fixtures, the public key as PKCS#1 `RSA PUBLIC KEY` DER.
     pub fn rsa_pkcs1_der(&self) -> Option<Vec<u8>> {
-        match &self.signer {
-            Signer::Rsa(pair) => Some(pair.public_key().as_ref().to_vec()),
-            _ => None,
-        }
+        let rsa = !self.spki.is_empty() && self.jwk_params.get("kty").and_then(Value::as_str) == Some("RSA");
+        rsa.then(|| spki_key(&self.spki).to_vec())
     }
 
     /// The private key as PKCS#8 `PRIVATE KEY` PEM (None for HMAC): for refusal tests.
     pub fn private_pem(&self) -> Option<String> {
-        let der = match &self.signer {
-            Signer::Hmac { .. } => return None,
-            Signer::Rsa(pair) => {
-                AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'static>>::as_der(*pair).expect("RSA PKCS#8").as_ref().to_vec()
-            }
-            Signer::Ec(pair) => pair.to_pkcs8v1().expect("EC PKCS#8").as_ref().to_vec(),
-            Signer::Ed(pair) => pair.to_pkcs8v1().expect("Ed25519 PKCS#8").as_ref().to_vec(),
-        };
-        Some(pem("PRIVATE KEY", &der))
+        (!self.pkcs8.is_empty()).then(|| pem("PRIVATE KEY", &self.pkcs8))
     }
 
     /// Signs `message` with this fixture's algorithm; returns the raw signature.
     pub fn sign_bytes(&self, message: &[u8]) -> Vec<u8> {
-        match &self.signer {
-            Signer::Hmac { key, .. } => hmac::sign(key, message).as_ref().to_vec(),
-            Signer::Ec(pair) => pair.sign(&SystemRandom::new(), message).expect("ECDSA sign").as_ref().to_vec(),
-            Signer::Ed(pair) => pair.sign(message).as_ref().to_vec(),
-            Signer::Rsa(pair) => {
-                let encoding: &'static dyn signature::RsaEncoding = match self.alg {
-                    Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
-                    Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
-                    Algorithm::PS256 => &signature::RSA_PSS_SHA256,
-                    Algorithm::PS384 => &signature::RSA_PSS_SHA384,
-                    Algorithm::PS512 => &signature::RSA_PSS_SHA512,
-                    _ => &signature::RSA_PKCS1_SHA256,
-                };
-                let mut sig = vec![0u8; pair.public_modulus_len()];
-                pair.sign(encoding, &SystemRandom::new(), message, &mut sig).expect("RSA sign");
-                sig
-            }
-        }
+        provider_sign(self.alg, &self.signing, message)
     }
 
     /// Signs an already-encoded signing input (`header.payload`, taken verbatim) and

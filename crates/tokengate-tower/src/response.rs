@@ -309,12 +309,21 @@ pub struct Rejection {
     error: AuthError,
     challenge: BearerChallenge,
     scope: Option<String>,
+    detail: Option<String>,
 }
 
 impl Rejection {
     /// A rejection for `error`, challenged with `challenge`.
     pub fn new(error: AuthError, challenge: BearerChallenge) -> Self {
-        Rejection { error, challenge, scope: None }
+        Rejection { error, challenge, scope: None, detail: None }
+    }
+
+    /// What the problem body's `detail` says instead of the kind's public message, e.g.
+    /// why a policy refused. Sent to the client: never put a token or internal detail in
+    /// it. The `WWW-Authenticate` description stays the kind's public message.
+    pub fn with_public_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 
     /// The scope that was required (sent as `scope="…"` with `insufficient_scope`).
@@ -343,9 +352,11 @@ impl Rejection {
         status(self.error.kind())
     }
 
-    /// The RFC 9457 problem body: `detail` is the error's public message.
+    /// The RFC 9457 problem body: `detail` is the error's public message (or the
+    /// [public detail](Rejection::with_public_detail), when set).
     pub fn problem(&self) -> ProblemDetails {
-        ProblemDetails::new(self.status(), self.error.public_message())
+        let detail = self.detail.as_deref().unwrap_or(self.error.public_message());
+        ProblemDetails::new(self.status(), detail)
     }
 
     /// The `WWW-Authenticate` value, when this kind carries one.

@@ -232,8 +232,10 @@ async fn zero_trust_checks_a_locally_verified_jwt_remotely_on_every_call() {
     );
     // A forged JWT never reaches the remote verifier.
     let mut forged = rsa().token(&claims("mallory"));
-    forged.pop();
-    forged.push('A');
+    // The last character of a 256-byte signature is one of A, Q, g, w (2 bits and
+    // padding): replacing it with 'A' left a quarter of the tokens unchanged (and valid).
+    let last = forged.pop();
+    forged.push(if last == Some('A') { 'Q' } else { 'A' });
     let calls = remote.calls.load(Ordering::SeqCst);
     assert_eq!(send(&layer, &forged).await.3, Some(ErrorKind::InvalidSignature));
     assert_eq!(remote.calls.load(Ordering::SeqCst), calls);
@@ -322,4 +324,19 @@ async fn verifiers_are_tried_in_order_and_the_second_may_need_a_refresh() {
     let verified = auth.verify(&rsa().token(&claims("b"))).await.unwrap();
     assert_eq!(verified.subject(), Some("b"));
     assert_eq!(resolver.refreshes.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn empty_body_keeps_the_headers_and_drops_the_problem() {
+    let layer = JwtAuthLayer::new(rsa().verifier()).realm("orders").empty_body();
+    let service = layer.layer(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }));
+    let request = Request::builder().header("authorization", "Bearer a.b.c").body(()).unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()[WWW_AUTHENTICATE],
+        r#"Bearer realm="orders", error="invalid_token", error_description="the access token is malformed""#
+    );
+    assert_eq!(response.headers().get(CONTENT_TYPE), None);
+    assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::InvalidEncoding));
 }

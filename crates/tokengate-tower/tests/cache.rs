@@ -110,10 +110,20 @@ async fn an_entry_lives_until_exp_only() {
 async fn the_cache_is_bounded() {
     let cache = VerifiedTokenCache::new(10);
     let layer = JwtAuthLayer::new(rsa().verifier()).verified_token_cache(cache.clone());
-    for i in 0..50 {
-        let _ = send(&layer, &rsa().token(&claims(&format!("user-{i}")))).await;
+    let tokens: Vec<String> = (0..50).map(|i| rsa().token(&claims(&format!("user-{i}")))).collect();
+    // Below the bound every verified token is stored, and served from the cache.
+    for token in &tokens[..5] {
+        assert_eq!(send(&layer, token).await, (StatusCode::OK, None, "accepted"));
     }
-    assert!(cache.entry_count() <= 10, "{}", cache.entry_count());
+    assert_eq!(cache.entry_count(), 5);
+    for token in &tokens[..5] {
+        assert_eq!(send(&layer, token).await, (StatusCode::OK, None, "cached"));
+    }
+    // Past it, the cache stays full at the bound.
+    for token in &tokens[5..] {
+        assert_eq!(send(&layer, token).await.0, StatusCode::OK);
+    }
+    assert_eq!(cache.entry_count(), 10);
 }
 
 fn audience_verifier(audience: &str) -> tokengate_core::VerifierBuilder {

@@ -259,3 +259,78 @@ async fn an_outage_of_the_identity_provider_does_not_lock_clients_out() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// A resolver for an issuer trusted by pattern that cannot be loaded.
+struct NotLoadable;
+
+impl KeyResolver for NotLoadable {
+    fn resolve(&self, _: &KeyQuery<'_>) -> Result<Key, AuthError> {
+        Err(AuthError::new(ErrorKind::IssuerUnavailable))
+    }
+}
+
+#[tokio::test]
+async fn tokens_naming_issuers_that_cannot_be_loaded_are_counted() {
+    let verifier =
+        Verifier::builder(NotLoadable).any_issuer().audience(AUD).algorithms([Algorithm::RS256]).build().unwrap();
+    let service = ServiceBuilder::new()
+        .layer(FailureRateLimitLayer::new(NonZeroU32::new(2).unwrap(), Duration::from_secs(60)).unwrap())
+        .layer(JwtAuthLayer::new(verifier))
+        .service(ok_service());
+    let client: SocketAddr = "192.0.2.21:1234".parse().unwrap();
+    let token = rsa().token(&claims("flooder"));
+    for _ in 0..2 {
+        let response = service.clone().oneshot(from(&token, Some(client))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::IssuerUnavailable));
+    }
+    let response = service.clone().oneshot(from(&token, Some(client))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::RateLimited));
+}
+
+/// Revocation status unknown for everyone.
+struct MirrorStale;
+
+impl tokengate_core::RevocationCheck for MirrorStale {
+    fn check(&self, _: &tokengate_core::Verified) -> Result<(), AuthError> {
+        Err(AuthError::new(ErrorKind::RevocationUnavailable))
+    }
+}
+
+#[tokio::test]
+async fn an_unavailable_revocation_mirror_and_denials_after_authentication_are_not_counted() {
+    use tokengate_tower::Authenticator;
+    use tokengate_tower::response::{BearerChallenge, Problem, Rejection, mark_after_authentication};
+    use tower::ServiceExt as _;
+
+    let client: SocketAddr = "192.0.2.22:1234".parse().unwrap();
+    let good = rsa().token(&claims("alice"));
+    let stale = ServiceBuilder::new()
+        .layer(FailureRateLimitLayer::new(NonZeroU32::new(1).unwrap(), Duration::from_secs(60)).unwrap())
+        .layer(JwtAuthLayer::from_authenticator(
+            Authenticator::builder(rsa().verifier()).revocation(MirrorStale).build(),
+        ))
+        .service(ok_service());
+    for _ in 0..3 {
+        let response = stale.clone().oneshot(from(&good, Some(client))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    // A policy layer inside the auth layer denies with a kind that counts (a claim it does
+    // not accept) but marks the refusal: never counted.
+    let denying = tower::service_fn(|_: Request<()>| async {
+        let rejection = Rejection::new(AuthError::new(ErrorKind::InvalidClaim), BearerChallenge::default());
+        let response: Response<String> = tokengate_tower::OnRejection::on_rejection(&Problem, &rejection);
+        Ok::<_, Infallible>(mark_after_authentication(response))
+    });
+    let policy = ServiceBuilder::new()
+        .layer(FailureRateLimitLayer::new(NonZeroU32::new(1).unwrap(), Duration::from_secs(60)).unwrap())
+        .layer(JwtAuthLayer::new(rsa().verifier()))
+        .service(denying);
+    for _ in 0..3 {
+        let response = policy.clone().oneshot(from(&good, Some(client))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::InvalidClaim));
+    }
+}
