@@ -296,3 +296,48 @@ async fn refused_logout_tokens_are_400_invalid_request_and_change_nothing() {
     let (status, _, body) = send(&logout_receiver(store.clone()), request).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
 }
+
+/// Collects what the intake logs.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn refusals_and_receipts_are_logged_without_the_token() {
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt().with_writer(logs.clone()).with_max_level(tracing::Level::DEBUG).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let store = MemoryStore::new();
+    let sets = set_receiver(store.clone());
+    let logouts = logout_receiver(store.clone());
+    let good = set(session_revoked("s-1", now())).sign();
+    let bad = set(session_revoked("s-1", now())).claim("sub", "alice").sign();
+    let forged = set(session_revoked("s-1", now())).signed_by(other_fixture(ALG)).sign();
+    let nonce = logout_token().claim("nonce", "n").sign();
+    assert_eq!(push(&sets, &good).await.0, StatusCode::ACCEPTED);
+    assert_eq!(push(&sets, &bad).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(push(&sets, &forged).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(logout(&logouts, &nonce).await.0, StatusCode::BAD_REQUEST);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("security event refused") && text.contains("logout token refused"), "{text}");
+    for token in [&good, &bad, &forged, &nonce] {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!text.contains(signature) && !text.contains(token.split('.').nth(1).unwrap()), "a token was logged");
+    }
+}
