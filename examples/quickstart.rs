@@ -371,6 +371,14 @@ async fn main() -> Result<(), BoxError> {
     println!("{}", curl_commands(&running.base_url, external));
     if let Some(admin) = &running.revocation.admin_url {
         let backend = if config_redis { "Redis" } else { "memory" };
+        if running.dev.is_some() {
+            println!(
+                "\n# An admin token for the revocation admin API (development only):\n\
+                 ADMIN_TOKEN=$(curl -s -X POST {}/dev/token -d '{{\"sub\":\"ops\",\"scope\":\"tokengate:admin\"}}' \\\n  \
+                 | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')",
+                running.base_url
+            );
+        }
         println!(
             "\n# Revocations ({backend}): the admin API on {admin} (scope tokengate:admin), e.g.\n\
                   curl -i -X POST {admin}/revocations -H \"Authorization: Bearer $ADMIN_TOKEN\" \\\n  \
