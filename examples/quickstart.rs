@@ -358,7 +358,8 @@ pub(crate) fn curl_commands(base: &str, external: Option<(&str, &str)>) -> Strin
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
+    config.revocation = config.revocation.or_default_admin_bind();
     let bind = std::env::var("TOKENGATE_BIND").unwrap_or_else(|_| DEFAULT_BIND.to_owned());
     let listener = TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let config_redis = config.revocation.redis_url.is_some();

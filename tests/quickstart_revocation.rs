@@ -351,7 +351,9 @@ fn the_revocation_environment_is_read_strictly() {
     };
     let config = from(&[]).unwrap();
     assert_eq!(config.revocation.redis_url, None);
-    assert_eq!(config.revocation.admin_bind.as_deref(), Some("127.0.0.1:3010"));
+    // Unset: the binary serves the admin API on 127.0.0.1:3010 (in-process tests none).
+    assert_eq!(config.revocation.admin_bind, None);
+    assert_eq!(config.revocation.clone().or_default_admin_bind().admin_bind.as_deref(), Some("127.0.0.1:3010"));
     assert_eq!(config.revocation.max_staleness, Duration::from_secs(30));
     let config = from(&[
         ("TOKENGATE_REDIS_URL", "redis://127.0.0.1:6390"),

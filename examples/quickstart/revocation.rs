@@ -48,7 +48,9 @@ pub(crate) struct Settings {
     pub(crate) redis_url: Option<String>,
     /// `TOKENGATE_REVOCATION_MAX_STALENESS_SECS`.
     pub(crate) max_staleness: Duration,
-    /// `TOKENGATE_ADMIN_BIND`; `None` serves no admin API (the in-process tests' default).
+    /// `TOKENGATE_ADMIN_BIND`; `None` serves no admin API. Unset, the binary serves it on
+    /// [`DEFAULT_ADMIN_BIND`] ([`Settings::or_default_admin_bind`], called by `main`), and
+    /// in-process tests serve none unless they ask, so they never race for the port.
     pub(crate) admin_bind: Option<String>,
 }
 
@@ -58,8 +60,7 @@ impl Settings {
         Settings { redis_url: None, max_staleness: DEFAULT_MAX_STALENESS, admin_bind: None }
     }
 
-    /// Reads the variables through `var` (already trimmed, empty values unset); the admin
-    /// API is on [`DEFAULT_ADMIN_BIND`] unless set.
+    /// Reads the variables through `var` (already trimmed, empty values unset).
     pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         let max_staleness = match var("TOKENGATE_REVOCATION_MAX_STALENESS_SECS") {
             None => DEFAULT_MAX_STALENESS,
@@ -72,11 +73,13 @@ impl Settings {
                 }
             },
         };
-        Ok(Settings {
-            redis_url: var("TOKENGATE_REDIS_URL"),
-            max_staleness,
-            admin_bind: Some(var("TOKENGATE_ADMIN_BIND").unwrap_or_else(|| DEFAULT_ADMIN_BIND.to_owned())),
-        })
+        Ok(Settings { redis_url: var("TOKENGATE_REDIS_URL"), max_staleness, admin_bind: var("TOKENGATE_ADMIN_BIND") })
+    }
+
+    /// The admin API on [`DEFAULT_ADMIN_BIND`] when `TOKENGATE_ADMIN_BIND` is unset.
+    pub(crate) fn or_default_admin_bind(mut self) -> Settings {
+        self.admin_bind.get_or_insert_with(|| DEFAULT_ADMIN_BIND.to_owned());
+        self
     }
 }
 
