@@ -10,6 +10,7 @@
 //! | `tower` | `tower`: `Authenticator`, `JwtAuthLayer`, token sources, RFC 6750 / RFC 9457 responses | yes |
 //! | `axum` | `axum`: `Claims<T>`, `Option<Claims<T>>`, `VerifiedToken` | yes |
 //! | `issuer` | `issuer`: signers, minting, a JWKS endpoint, the dev-only issuer | no |
+//! | `introspection` | `introspection`: an RFC 7662 client (opaque tokens, zero trust) | no |
 //!
 //! `cargo run --example quickstart` starts a protected API with an embedded dev issuer
 //! and prints the curl commands to try it.
@@ -44,6 +45,9 @@ pub use tokengate_issuer as issuer;
 /// event intake).
 #[cfg(feature = "revocation")]
 pub use tokengate_revocation as revocation;
+/// An RFC 7662 introspection client: opaque tokens and zero trust (`tokengate-introspection`).
+#[cfg(feature = "introspection")]
+pub use tokengate_introspection as introspection;
 
 /// The names most programs need.
 pub mod prelude {
