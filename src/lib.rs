@@ -40,14 +40,14 @@ pub use tokengate_policy as policy;
 #[cfg(feature = "issuer")]
 pub use tokengate_issuer as issuer;
 
+/// An RFC 7662 introspection client: opaque tokens and zero trust (`tokengate-introspection`).
+#[cfg(feature = "introspection")]
+pub use tokengate_introspection as introspection;
 /// Revocation rules checked on every request (feature `revocation`; `revocation-redis`,
 /// `revocation-admin` and `revocation-intake` add the Redis store, the admin router and the
 /// event intake).
 #[cfg(feature = "revocation")]
 pub use tokengate_revocation as revocation;
-/// An RFC 7662 introspection client: opaque tokens and zero trust (`tokengate-introspection`).
-#[cfg(feature = "introspection")]
-pub use tokengate_introspection as introspection;
 
 /// The names most programs need.
 pub mod prelude {
