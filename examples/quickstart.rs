@@ -200,7 +200,7 @@ impl Config {
             Some("1") => true,
             Some(other) => return Err(format!("TOKENGATE_EXPOSE_DEV_ISSUER must be 0 or 1, not {other:?}")),
         };
-        let revocation = revocation::Settings::from_vars(&var)?;
+        let revocation = revocation::Settings::from_vars(var)?;
         let introspection = Introspection::from_vars(&var, issuer.is_some())?;
         Ok(Config {
             issuer,
