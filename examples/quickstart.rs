@@ -39,6 +39,14 @@
 //! DPoP <token>` and a valid `DPoP` proof for this server's URL; tokens without `cnf` work
 //! as bearer tokens.
 //!
+//! ## Revocation
+//!
+//! Every request is checked against revocation rules, in memory or, with
+//! `TOKENGATE_REDIS_URL`, shared through Redis by every instance; an admin API on
+//! `TOKENGATE_ADMIN_BIND` (default `127.0.0.1:3010`) revokes, and `POST /ssf/events` and
+//! `POST /oidc/backchannel-logout` take events from the identity provider. See
+//! `examples/quickstart/revocation.rs`.
+//!
 //! The router is built by [`start`], which the integration tests in `tests/quickstart.rs`
 //! serve on `127.0.0.1:0`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::print_stdout)]
@@ -71,6 +79,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
+#[path = "quickstart/revocation.rs"]
+pub(crate) mod revocation;
+
 /// The realm of every `WWW-Authenticate` challenge.
 pub(crate) const REALM: &str = "quickstart";
 /// The listen address unless `TOKENGATE_BIND` says otherwise.
@@ -101,6 +112,8 @@ pub(crate) struct Config {
     /// `TOKENGATE_EXPOSE_DEV_ISSUER=1`: serve the embedded dev issuer (which mints a token
     /// for anyone who asks) on a non-loopback address. Off by default.
     pub(crate) expose_dev_issuer: bool,
+    /// `TOKENGATE_REDIS_URL`, `TOKENGATE_REVOCATION_MAX_STALENESS_SECS`, `TOKENGATE_ADMIN_BIND`.
+    pub(crate) revocation: revocation::Settings,
     /// `TOKENGATE_CLIENT_ID` + `TOKENGATE_CLIENT_SECRET`: opaque tokens introspected.
     pub(crate) introspection: Option<Introspection>,
     /// `TOKENGATE_TLS_CERT`, `TOKENGATE_TLS_KEY`, `TOKENGATE_TLS_CLIENT_CA`: HTTPS with
@@ -162,6 +175,7 @@ impl Config {
             typ: None,
             verified_cache: DEFAULT_VERIFIED_CACHE,
             expose_dev_issuer: false,
+            revocation: revocation::Settings::embedded(),
             introspection: None,
             tls: None,
         }
@@ -213,6 +227,7 @@ impl Config {
                 .parse()
                 .map_err(|_| format!("TOKENGATE_VERIFIED_CACHE must be a number of entries (0: off), not {n:?}"))?,
         };
+        let revocation = revocation::Settings::from_vars(var)?;
         let introspection = Introspection::from_vars(&var, issuer.is_some())?;
         let tls = match ["TOKENGATE_TLS_CERT", "TOKENGATE_TLS_KEY", "TOKENGATE_TLS_CLIENT_CA"].map(var) {
             [Some(cert), Some(key), Some(ca)] => Some([cert, key, ca]),
@@ -229,6 +244,7 @@ impl Config {
             expose_dev_issuer,
             introspection,
             tls,
+            revocation,
         })
     }
 }
@@ -247,6 +263,8 @@ pub(crate) struct Running {
     pub(crate) verified_cache: Option<VerifiedTokenCache>,
     /// The server; it runs until aborted.
     pub(crate) server: JoinHandle<std::io::Result<()>>,
+    /// The revocation store and the admin API.
+    pub(crate) revocation: revocation::Running,
 }
 
 /// Serves the quickstart on `listener` and returns once the API has its keys.
@@ -292,30 +310,45 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
         None => tokio::spawn(async move { axum::serve(listener, app).await }),
     };
 
-    let verified_cache = (config.verified_cache > 0).then(|| VerifiedTokenCache::new(config.verified_cache));
-    match load_api(&config, &issuer, dev.as_ref(), &base_url, verified_cache.clone()).await {
-        Ok(router) => {
-            // The RFC 9728 document: this resource and its authorization server.
-            let metadata = ProtectedResourceMetadata::new(base_url.clone()).authorization_server(issuer.clone());
-            let _ = api.set(router.route_service(WELL_KNOWN_PATH, metadata.into_service()));
-        }
+    let store = match revocation::store(&config.revocation).await {
+        Ok(store) => store,
         Err(e) => {
             server.abort();
             return Err(e);
         }
-    }
-    Ok(Running { base_url, issuer, audience: config.audience, dev, verified_cache, server })
+    };
+    let verified_cache = (config.verified_cache > 0).then(|| VerifiedTokenCache::new(config.verified_cache));
+    let admin = match load_api(&config, &issuer, dev.as_ref(), &base_url, verified_cache.clone(), &store).await {
+        Ok((router, verifier)) => {
+            // The RFC 9728 document: this resource and its authorization server.
+            let metadata = ProtectedResourceMetadata::new(base_url.clone()).authorization_server(issuer.clone());
+            let _ = api.set(router.route_service(WELL_KNOWN_PATH, metadata.into_service()));
+            revocation::serve_admin(&config.revocation, verifier, Arc::clone(&store)).await
+        }
+        Err(e) => Err(e),
+    };
+    let (admin_url, admin_server) = match admin {
+        Ok(admin) => admin,
+        Err(e) => {
+            server.abort();
+            return Err(e);
+        }
+    };
+    let revocation = revocation::Running { store, admin_url, admin_server };
+    Ok(Running { base_url, issuer, audience: config.audience, dev, verified_cache, server, revocation })
 }
 
 /// The API's keys through the JWKS cache (OIDC discovery, or `TOKENGATE_JWKS_URL`), its
-/// verifier, and its router (with the verified-token cache, when on).
+/// verifier, and its router (with the verified-token cache when on, the revocation check and
+/// the event intake routes); the verifier is returned for the admin API.
 async fn load_api(
     config: &Config,
     issuer: &str,
     dev: Option<&DevIssuer>,
     base: &str,
     cache: Option<VerifiedTokenCache>,
-) -> Result<Router, BoxError> {
+    store: &revocation::Store,
+) -> Result<(Router, Verifier), BoxError> {
     let keys: Arc<dyn KeyResolver> = match (&config.jwks_url, dev.filter(|_| config.tls.is_some())) {
         // Over HTTPS the embedded issuer's keys are taken as they are: the JWKS client
         // would not trust the server's own (test) certificate.
@@ -323,14 +356,16 @@ async fn load_api(
         (Some(url), None) => Arc::new(JwksCache::from_url(url).await?),
         (None, None) => Arc::new(JwksCache::discover(issuer).await?),
     };
-    let mut verifier = Verifier::builder(keys)
+    let mut verifier = Verifier::builder(keys.clone())
         .issuer(issuer)
         .audience(config.audience.clone())
         .algorithms(config.algorithms.iter().copied());
     if let Some(typ) = &config.typ {
         verifier = verifier.typ(typ.clone());
     }
-    let mut auth = Authenticator::builder(verifier.build()?);
+    let intake = revocation::intake_routes(keys, issuer, &config.audience, &config.algorithms, store)?;
+    let verifier = verifier.build()?;
+    let mut auth = Authenticator::builder(verifier.clone()).revocation(Arc::clone(store));
     if let Some(cache) = cache {
         auth = auth.verified_token_cache(cache);
     }
@@ -347,7 +382,7 @@ async fn load_api(
         }
         auth = auth.remote(introspector);
     }
-    Ok(api_router(auth.build(), DpopVerifier::new(base)))
+    Ok((api_router(auth.build(), DpopVerifier::new(base)).merge(intake), verifier))
 }
 
 /// The protected API. Authentication is a `route_layer`, so an unknown path stays a 404
@@ -465,9 +500,11 @@ pub(crate) fn curl_commands(base: &str, external: Option<(&str, &str)>) -> Strin
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
+    config.revocation = config.revocation.or_default_admin_bind();
     let bind = std::env::var("TOKENGATE_BIND").unwrap_or_else(|_| DEFAULT_BIND.to_owned());
     let listener = TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let config_redis = config.revocation.redis_url.is_some();
     let running = start(listener, config).await?;
     match &running.dev {
         Some(_) => println!("tokengate quickstart on {} (API and embedded dev issuer)\n", running.base_url),
@@ -479,8 +516,27 @@ async fn main() -> Result<(), BoxError> {
     }
     let external = running.dev.is_none().then_some((running.issuer.as_str(), running.audience.as_str()));
     println!("{}", curl_commands(&running.base_url, external));
+    if let Some(admin) = &running.revocation.admin_url {
+        let backend = if config_redis { "Redis" } else { "memory" };
+        if running.dev.is_some() {
+            println!(
+                "\n# An admin token for the revocation admin API (development only):\n\
+                 ADMIN_TOKEN=$(curl -s -X POST {}/dev/token -d '{{\"sub\":\"ops\",\"scope\":\"tokengate:admin\"}}' \\\n  \
+                 | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')",
+                running.base_url
+            );
+        }
+        println!(
+            "\n# Revocations ({backend}): the admin API on {admin} (scope tokengate:admin), e.g.\n\
+                  curl -i -X POST {admin}/revocations -H \"Authorization: Bearer $ADMIN_TOKEN\" \\\n  \
+                  -H 'content-type: application/json' -d '{{\"kind\":\"sub\",\"iss\":\"{}\",\"value\":\"alice\"}}'",
+            running.issuer
+        );
+    }
+    let admin = running.revocation.admin_server;
     tokio::select! {
         served = running.server => served??,
+        served = async move { match admin { Some(admin) => admin.await, None => std::future::pending().await } } => served??,
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())

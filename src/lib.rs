@@ -76,6 +76,11 @@ pub use tokengate_tonic as tonic;
 /// Proof of possession: certificate-bound tokens, HTTPS with client certificates (`tokengate-pop`).
 #[cfg(feature = "pop")]
 pub use tokengate_pop as pop;
+/// Revocation rules checked on every request (feature `revocation`; `revocation-redis`,
+/// `revocation-admin` and `revocation-intake` add the Redis store, the admin router and the
+/// event intake).
+#[cfg(feature = "revocation")]
+pub use tokengate_revocation as revocation;
 
 /// The names most programs need.
 pub mod prelude {

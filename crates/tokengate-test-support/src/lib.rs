@@ -33,6 +33,9 @@ use jsonwebtoken::crypto::CryptoProvider;
 use serde_json::{Map, Value, json};
 use tokengate_core::{Algorithm, Key, KeySet, Verifier, VerifierBuilder, algorithm_name};
 
+pub mod redis_server;
+pub use redis_server::RedisServer;
+
 /// The issuer every builder token carries by default.
 pub const ISSUER: &str = "https://issuer.tokengate.test";
 /// The audience every builder token carries by default.
