@@ -5,7 +5,7 @@
 //!
 //! A policy runs after the token verified, on every call, over the [`PolicyRequest`] made
 //! by [`policy_request`] (the gRPC path, the `:authority`, the metadata as headers); a
-//! refusal is a [`Denial`](tokengate_core::Denial), answered by [`crate::status`]
+//! refusal is a [`Denial`], answered by [`crate::status`]
 //! (`PERMISSION_DENIED`, or `UNAUTHENTICATED` for an RFC 9470 step-up).
 //!
 //! ```
