@@ -32,6 +32,11 @@
 //! | `TOKENGATE_INTROSPECTION_URL` | the introspection endpoint, instead of the discovered `introspection_endpoint` | from discovery |
 //! | `TOKENGATE_INTROSPECTION_CACHE_SECS` | how long an introspection answer is cached at most | `60` |
 //! | `TOKENGATE_INTROSPECT_JWTS` | `1`: zero trust, JWTs verified locally are introspected too | `0` |
+//! | `TOKENGATE_TLS_CERT`, `TOKENGATE_TLS_KEY`, `TOKENGATE_TLS_CLIENT_CA` | PEM files: serve HTTPS, asking for (not requiring) client certificates; a token with `cnf.x5t#S256` (RFC 8705) is then accepted only over a connection with that certificate | plain HTTP |
+//!
+//! Protected routes accept DPoP (RFC 9449): a token with `cnf.jkt` needs `Authorization:
+//! DPoP <token>` and a valid `DPoP` proof for this server's URL; tokens without `cnf` work
+//! as bearer tokens.
 //!
 //! The router is built by [`start`], which the integration tests in `tests/quickstart.rs`
 //! serve on `127.0.0.1:0`.
@@ -50,12 +55,15 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokengate::axum::{AuthRejection, Claims, VerifiedToken};
+use tokengate::core::KeyResolver;
 use tokengate::core::{ASYMMETRIC_ALGORITHMS, parse_algorithm};
 use tokengate::jwks::JwksCache;
-use tokengate::tower::{Authenticator, JwtAuthLayer};
-use tokengate::{Algorithm, Verifier};
+use tokengate::tower::{Authenticator, JwtAuthLayer, TokenSources};
+use tokengate::{Algorithm, KeySet, Verifier};
 use tokengate_introspection::{ClientAuth, Introspector};
 use tokengate_issuer::DevIssuer;
+use tokengate_pop::CertificateBindingLayer;
+use tokengate_pop::dpop::{DpopLayer, DpopScheme, DpopVerifier};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
@@ -88,6 +96,9 @@ pub(crate) struct Config {
     pub(crate) expose_dev_issuer: bool,
     /// `TOKENGATE_CLIENT_ID` + `TOKENGATE_CLIENT_SECRET`: opaque tokens introspected.
     pub(crate) introspection: Option<Introspection>,
+    /// `TOKENGATE_TLS_CERT`, `TOKENGATE_TLS_KEY`, `TOKENGATE_TLS_CLIENT_CA`: HTTPS with
+    /// client certificates requested (all three or none).
+    pub(crate) tls: Option<[String; 3]>,
 }
 
 /// Introspection of tokens that are not JWTs (RFC 7662), at the issuer's endpoint.
@@ -144,6 +155,7 @@ impl Config {
             typ: None,
             expose_dev_issuer: false,
             introspection: None,
+            tls: None,
         }
     }
 
@@ -187,6 +199,11 @@ impl Config {
             Some(other) => return Err(format!("TOKENGATE_EXPOSE_DEV_ISSUER must be 0 or 1, not {other:?}")),
         };
         let introspection = Introspection::from_vars(&var, issuer.is_some())?;
+        let tls = match ["TOKENGATE_TLS_CERT", "TOKENGATE_TLS_KEY", "TOKENGATE_TLS_CLIENT_CA"].map(var) {
+            [Some(cert), Some(key), Some(ca)] => Some([cert, key, ca]),
+            [None, None, None] => None,
+            _ => return Err("TOKENGATE_TLS_CERT, TOKENGATE_TLS_KEY and TOKENGATE_TLS_CLIENT_CA go together".into()),
+        };
         Ok(Config {
             issuer,
             jwks_url,
@@ -195,6 +212,7 @@ impl Config {
             typ: var("TOKENGATE_TYP"),
             expose_dev_issuer,
             introspection,
+            tls,
         })
     }
 }
@@ -228,7 +246,11 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
         )
         .into());
     }
-    let base_url = format!("http://{local}");
+    let tls = match &config.tls {
+        Some([cert, key, ca]) => Some(Arc::new(tokengate_pop::server_config_from_pem_files(cert, key, ca)?)),
+        None => None,
+    };
+    let base_url = format!("{}://{local}", if tls.is_some() { "https" } else { "http" });
     let dev = match &config.issuer {
         Some(_) => None,
         None => {
@@ -247,9 +269,12 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
         app = app.merge(dev.router());
     }
     let app = app.fallback_service(late_bound(Arc::clone(&api)));
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = match tls {
+        Some(tls) => tokio::spawn(tokengate_pop::serve_tls(listener, tls, app)),
+        None => tokio::spawn(async move { axum::serve(listener, app).await }),
+    };
 
-    match load_api(&config, &issuer).await {
+    match load_api(&config, &issuer, dev.as_ref(), &base_url).await {
         Ok(router) => {
             let _ = api.set(router);
         }
@@ -263,10 +288,13 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
 
 /// The API's keys through the JWKS cache (OIDC discovery, or `TOKENGATE_JWKS_URL`), its
 /// verifier, and its router.
-async fn load_api(config: &Config, issuer: &str) -> Result<Router, BoxError> {
-    let keys = match &config.jwks_url {
-        Some(url) => JwksCache::from_url(url).await?,
-        None => JwksCache::discover(issuer).await?,
+async fn load_api(config: &Config, issuer: &str, dev: Option<&DevIssuer>, base: &str) -> Result<Router, BoxError> {
+    let keys: Arc<dyn KeyResolver> = match (&config.jwks_url, dev.filter(|_| config.tls.is_some())) {
+        // Over HTTPS the embedded issuer's keys are taken as they are: the JWKS client
+        // would not trust the server's own (test) certificate.
+        (_, Some(dev)) => Arc::new(KeySet::from_jwks_json(&serde_json::to_vec(&dev.minter().signers().jwks())?)?.0),
+        (Some(url), None) => Arc::new(JwksCache::from_url(url).await?),
+        (None, None) => Arc::new(JwksCache::discover(issuer).await?),
     };
     let mut verifier = Verifier::builder(keys)
         .issuer(issuer)
@@ -289,17 +317,23 @@ async fn load_api(config: &Config, issuer: &str) -> Result<Router, BoxError> {
         }
         auth = auth.remote(introspector);
     }
-    Ok(api_router(auth.build()))
+    Ok(api_router(auth.build(), DpopVerifier::new(base)))
 }
 
 /// The protected API. Authentication is a `route_layer`, so an unknown path stays a 404
 /// instead of turning into a 401, and `/public` is merged in without it.
-pub(crate) fn api_router(auth: Authenticator) -> Router {
+pub(crate) fn api_router(auth: Authenticator, dpop: DpopVerifier) -> Router {
     let protected = Router::new()
         .route("/me", get(me))
         .route("/admin", get(admin))
         .route("/tenants/{tenant}/orders", get(tenant_orders))
-        .route_layer(JwtAuthLayer::from_authenticator(auth).realm(REALM));
+        // A token bound to a client certificate (`cnf.x5t#S256`) needs that certificate.
+        .route_layer(CertificateBindingLayer::new())
+        // A DPoP-bound token (`cnf.jkt`) needs `Authorization: DPoP` and a valid proof.
+        .route_layer(DpopLayer::new(dpop))
+        .route_layer(
+            JwtAuthLayer::from_authenticator(auth).realm(REALM).token_sources(TokenSources::bearer().then(DpopScheme)),
+        );
     Router::new().route("/public", get(public)).merge(protected)
 }
 

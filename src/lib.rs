@@ -13,6 +13,9 @@
 //! | `introspection` | `introspection`: an RFC 7662 client (opaque tokens, zero trust) | no |
 //! | `tonic` | `tonic`: the gRPC layer, `tonic::Status` mapping, per-method policies, token providers | no |
 //! | `client-credentials` | `tonic::client::ClientCredentials` (OAuth 2.0 client credentials) | no |
+//! | `cwt` | `cwt`: CBOR Web Tokens (RFC 8392) with the same keys and checks | no |
+//! | `pop` | `pop`: certificate-bound tokens (RFC 8705), `CertificateBindingLayer`, DPoP (RFC 9449) | no |
+//! | `tls` | `pop::serve_tls`: HTTPS for axum on rustls, client certificates requested | no |
 //!
 //! `cargo run --example quickstart` starts a protected API with an embedded dev issuer
 //! and prints the curl commands to try it.
@@ -49,6 +52,13 @@ pub use tokengate_introspection as introspection;
 /// at token expiry or revocation, token providers for clients (`tokengate-tonic`).
 #[cfg(feature = "tonic")]
 pub use tokengate_tonic as tonic;
+/// CBOR Web Tokens (RFC 8392) verified with the same keys and checks (`tokengate-cwt`).
+#[cfg(feature = "cwt")]
+pub use tokengate_cwt as cwt;
+
+/// Proof of possession: certificate-bound tokens, HTTPS with client certificates (`tokengate-pop`).
+#[cfg(feature = "pop")]
+pub use tokengate_pop as pop;
 
 /// The names most programs need.
 pub mod prelude {

@@ -81,6 +81,20 @@ mod imp {
                 Material::Public(key) => key.verify_sig(message, sig).is_ok(),
             }
         }
+
+        /// Compares `tag` with the leading bytes of the HMAC of `message`, in constant
+        /// time. `false` for a public key.
+        pub(crate) fn verify_mac_prefix(&self, message: &[u8], tag: &[u8]) -> bool {
+            match self {
+                Material::Hmac(key) => {
+                    let full = hmac::sign(key, message);
+                    full.as_ref()
+                        .get(..tag.len())
+                        .is_some_and(|prefix| aws_lc_rs::constant_time::verify_slices_are_equal(prefix, tag).is_ok())
+                }
+                Material::Public(_) => false,
+            }
+        }
     }
 }
 
@@ -165,6 +179,21 @@ mod imp {
                 Ok(verifier) => verifier.verify(message, &sig.to_vec()).is_ok(),
                 Err(_) => false,
             }
+        }
+
+        /// Compares `tag` with the leading bytes of the HMAC of `message`, in constant
+        /// time. `false` for a public key.
+        pub(crate) fn verify_mac_prefix(&self, message: &[u8], tag: &[u8]) -> bool {
+            let Ok(secret) = self.key.try_get_as_bytes() else { return false };
+            if !matches!(self.alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+                return false;
+            }
+            let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+            let key = jsonwebtoken::EncodingKey::from_secret(secret);
+            let Ok(signer) = (provider.signer_factory)(&self.alg, &key) else { return false };
+            let Ok(full) = signer.try_sign(message) else { return false };
+            full.get(..tag.len())
+                .is_some_and(|prefix| prefix.iter().zip(tag).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
         }
     }
 }

@@ -380,6 +380,35 @@ impl Key {
     }
 }
 
+impl Key {
+    /// The shortest truncated MAC accepted by [`Key::verify_truncated_mac`], in bytes
+    /// (64 bits, as COSE's HMAC 256/64).
+    pub const MIN_TRUNCATED_MAC_LEN: usize = 8;
+
+    /// Verifies a truncated HMAC `tag` over `message`: the tag must equal the leading
+    /// bytes of the full HMAC (compared in constant time), as COSE's `HMAC 256/64` uses.
+    ///
+    /// Errors with [`ErrorKind::InvalidSignature`] for a public key, a tag shorter than
+    /// [`Key::MIN_TRUNCATED_MAC_LEN`] or longer than the hash output, or a mismatch.
+    ///
+    /// ```
+    /// use tokengate_core::{Algorithm, Key};
+    /// let key = Key::hmac(Algorithm::HS256, &[7; 32]).unwrap();
+    /// assert!(key.verify_truncated_mac(b"message", &[0; 8]).is_err());
+    /// assert!(key.verify_truncated_mac(b"message", &[0; 4]).is_err()); // too short
+    /// ```
+    pub fn verify_truncated_mac(&self, message: &[u8], tag: &[u8]) -> Result<(), AuthError> {
+        if tag.len() < Key::MIN_TRUNCATED_MAC_LEN {
+            return Err(AuthError::with_detail(ErrorKind::InvalidSignature, "truncated MAC too short"));
+        }
+        if self.inner.material.verify_mac_prefix(message, tag) {
+            Ok(())
+        } else {
+            Err(AuthError::new(ErrorKind::InvalidSignature))
+        }
+    }
+}
+
 /// JWK members that only a private key has (RFC 7518 section 6).
 const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth"];
 

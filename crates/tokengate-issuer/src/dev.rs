@@ -59,6 +59,10 @@ pub struct DevTokenRequest {
     /// The lifetime in seconds, `1..=86400` (default 3600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_secs: Option<u64>,
+    /// The confirmation claim (`cnf`, RFC 7800) that binds the token to a client
+    /// certificate (`{"x5t#S256": ...}`, RFC 8705) or a key (`{"jkt": ...}`, RFC 9449).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<serde_json::Map<String, serde_json::Value>>,
     /// When the user authenticated (`auth_time`, seconds since the epoch); not in the
     /// future (one minute of skew allowed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -375,6 +379,9 @@ impl DevIssuer {
         if let Some(region) = &request.region {
             token = token.claim("region", region.clone())?;
         }
+        if let Some(cnf) = &request.cnf {
+            token = token.claim("cnf", serde_json::Value::Object(cnf.clone()))?;
+        }
         if let Some(auth_time) = request.auth_time {
             token = token.claim("auth_time", auth_time)?;
         }
@@ -471,7 +478,7 @@ async fn token_endpoint(dev: DevIssuer, body: Bytes) -> Response {
         Ok(request) => request,
         Err(_) => {
             return bad_request(
-                "expected a JSON object {sub, scope?, tenant_id?, region?, ttl_secs?, auth_time?, acr?, roles?, act?} \
+                "expected a JSON object {sub, scope?, tenant_id?, region?, ttl_secs?, auth_time?, acr?, roles?, act?, cnf?} \
                  with no other fields",
             );
         }

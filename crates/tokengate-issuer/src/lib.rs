@@ -29,6 +29,8 @@
 //! # }).unwrap();
 //! ```
 
+#[cfg(feature = "cwt")]
+mod cwt;
 #[cfg(feature = "axum")]
 pub mod dev;
 mod error;
@@ -37,6 +39,10 @@ mod jwks_endpoint;
 mod mint;
 mod signer;
 
+#[cfg(feature = "cwt")]
+pub use cwt::{CWT_TAG, CwtBuilder, CwtMinter};
+#[cfg(all(feature = "cwt", feature = "axum"))]
+pub use cwt::{DEV_CWT_PATH, DevCwtRequest, dev_cwt_router};
 #[cfg(feature = "axum")]
 pub use dev::{DevActor, DevIssuer, DevIssuerBuilder, DevTokenRequest, DevTokenResponse};
 pub use error::IssuerError;
