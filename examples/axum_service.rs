@@ -10,8 +10,6 @@
 use axum::{Router, routing::get};
 use serde::Deserialize;
 use tokengate::axum::Claims;
-use tokengate::jwks::JwksCache;
-use tokengate::prelude::*;
 use tokengate::tower::JwtAuthLayer;
 
 #[derive(Deserialize)]
@@ -27,12 +25,7 @@ async fn me(Claims(c): Claims<MyClaims>) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let issuer = std::env::var("TOKENGATE_ISSUER").unwrap_or_else(|_| "https://idp.example.com/".into());
-    let keys = JwksCache::discover(&issuer).await?;
-    let verifier = Verifier::builder(keys)
-        .issuer(issuer)
-        .audience("orders-api")
-        .algorithms([Algorithm::RS256, Algorithm::ES256])
-        .build()?;
+    let verifier = tokengate::discover(&issuer).await?.audience("orders-api").build()?;
     let app = Router::new().route("/me", get(me)).route_layer(JwtAuthLayer::new(verifier)); // route_layer: a 404 stays a 404
     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
     println!("listening on http://127.0.0.1:8080/me");

@@ -26,6 +26,7 @@
 //! | `TOKENGATE_AUDIENCE` | the audience the API accepts (required with `TOKENGATE_ISSUER`) | `quickstart-api` |
 //! | `TOKENGATE_ALGORITHMS` | allowed algorithms, comma-separated | `ES256` embedded, every asymmetric algorithm otherwise |
 //! | `TOKENGATE_TYP` | the required header `typ`, e.g. `at+jwt` | none |
+//! | `TOKENGATE_VERIFIED_CACHE` | entries of the verified-token cache (a repeated token skips the signature check); `0` turns it off | `10000` |
 //! | `TOKENGATE_BIND` | the listen address | `127.0.0.1:3000` |
 //! | `TOKENGATE_EXPOSE_DEV_ISSUER` | `1` serves the dev issuer on a non-loopback address | `0` (refused) |
 //! | `TOKENGATE_CLIENT_ID`, `TOKENGATE_CLIENT_SECRET` | the API's client credentials (with `TOKENGATE_ISSUER`): tokens that are not JWTs are introspected (RFC 7662, `client_secret_basic`) | off |
@@ -58,6 +59,8 @@ use tokengate::axum::{AuthRejection, Claims, VerifiedToken};
 use tokengate::core::KeyResolver;
 use tokengate::core::{ASYMMETRIC_ALGORITHMS, parse_algorithm};
 use tokengate::jwks::JwksCache;
+use tokengate::tower::cache::VerifiedTokenCache;
+use tokengate::tower::metadata::{ProtectedResourceMetadata, WELL_KNOWN_PATH};
 use tokengate::tower::{Authenticator, JwtAuthLayer, TokenSources};
 use tokengate::{Algorithm, KeySet, Verifier};
 use tokengate_introspection::{ClientAuth, Introspector};
@@ -75,6 +78,8 @@ pub(crate) const DEFAULT_BIND: &str = "127.0.0.1:3000";
 /// The audience of the API (and of the dev issuer's tokens) unless `TOKENGATE_AUDIENCE`
 /// says otherwise.
 pub(crate) const DEFAULT_AUDIENCE: &str = "quickstart-api";
+/// The verified-token cache's size unless `TOKENGATE_VERIFIED_CACHE` says otherwise.
+pub(crate) const DEFAULT_VERIFIED_CACHE: u64 = 10_000;
 
 pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -91,6 +96,8 @@ pub(crate) struct Config {
     pub(crate) algorithms: Vec<Algorithm>,
     /// `TOKENGATE_TYP`.
     pub(crate) typ: Option<String>,
+    /// `TOKENGATE_VERIFIED_CACHE`: entries of the verified-token cache; 0 turns it off.
+    pub(crate) verified_cache: u64,
     /// `TOKENGATE_EXPOSE_DEV_ISSUER=1`: serve the embedded dev issuer (which mints a token
     /// for anyone who asks) on a non-loopback address. Off by default.
     pub(crate) expose_dev_issuer: bool,
@@ -153,6 +160,7 @@ impl Config {
             audience: DEFAULT_AUDIENCE.to_owned(),
             algorithms: vec![Algorithm::ES256],
             typ: None,
+            verified_cache: DEFAULT_VERIFIED_CACHE,
             expose_dev_issuer: false,
             introspection: None,
             tls: None,
@@ -198,6 +206,13 @@ impl Config {
             Some("1") => true,
             Some(other) => return Err(format!("TOKENGATE_EXPOSE_DEV_ISSUER must be 0 or 1, not {other:?}")),
         };
+        let verified_cache = match var("TOKENGATE_VERIFIED_CACHE") {
+            None => DEFAULT_VERIFIED_CACHE,
+            Some(n) => n
+                .trim()
+                .parse()
+                .map_err(|_| format!("TOKENGATE_VERIFIED_CACHE must be a number of entries (0: off), not {n:?}"))?,
+        };
         let introspection = Introspection::from_vars(&var, issuer.is_some())?;
         let tls = match ["TOKENGATE_TLS_CERT", "TOKENGATE_TLS_KEY", "TOKENGATE_TLS_CLIENT_CA"].map(var) {
             [Some(cert), Some(key), Some(ca)] => Some([cert, key, ca]),
@@ -210,6 +225,7 @@ impl Config {
             audience,
             algorithms,
             typ: var("TOKENGATE_TYP"),
+            verified_cache,
             expose_dev_issuer,
             introspection,
             tls,
@@ -227,6 +243,8 @@ pub(crate) struct Running {
     pub(crate) audience: String,
     /// The embedded dev issuer, when running.
     pub(crate) dev: Option<DevIssuer>,
+    /// The verified-token cache of the API, unless `TOKENGATE_VERIFIED_CACHE=0`.
+    pub(crate) verified_cache: Option<VerifiedTokenCache>,
     /// The server; it runs until aborted.
     pub(crate) server: JoinHandle<std::io::Result<()>>,
 }
@@ -274,21 +292,30 @@ pub(crate) async fn start(listener: TcpListener, config: Config) -> Result<Runni
         None => tokio::spawn(async move { axum::serve(listener, app).await }),
     };
 
-    match load_api(&config, &issuer, dev.as_ref(), &base_url).await {
+    let verified_cache = (config.verified_cache > 0).then(|| VerifiedTokenCache::new(config.verified_cache));
+    match load_api(&config, &issuer, dev.as_ref(), &base_url, verified_cache.clone()).await {
         Ok(router) => {
-            let _ = api.set(router);
+            // The RFC 9728 document: this resource and its authorization server.
+            let metadata = ProtectedResourceMetadata::new(base_url.clone()).authorization_server(issuer.clone());
+            let _ = api.set(router.route_service(WELL_KNOWN_PATH, metadata.into_service()));
         }
         Err(e) => {
             server.abort();
             return Err(e);
         }
     }
-    Ok(Running { base_url, issuer, audience: config.audience, dev, server })
+    Ok(Running { base_url, issuer, audience: config.audience, dev, verified_cache, server })
 }
 
 /// The API's keys through the JWKS cache (OIDC discovery, or `TOKENGATE_JWKS_URL`), its
-/// verifier, and its router.
-async fn load_api(config: &Config, issuer: &str, dev: Option<&DevIssuer>, base: &str) -> Result<Router, BoxError> {
+/// verifier, and its router (with the verified-token cache, when on).
+async fn load_api(
+    config: &Config,
+    issuer: &str,
+    dev: Option<&DevIssuer>,
+    base: &str,
+    cache: Option<VerifiedTokenCache>,
+) -> Result<Router, BoxError> {
     let keys: Arc<dyn KeyResolver> = match (&config.jwks_url, dev.filter(|_| config.tls.is_some())) {
         // Over HTTPS the embedded issuer's keys are taken as they are: the JWKS client
         // would not trust the server's own (test) certificate.
@@ -304,6 +331,9 @@ async fn load_api(config: &Config, issuer: &str, dev: Option<&DevIssuer>, base: 
         verifier = verifier.typ(typ.clone());
     }
     let mut auth = Authenticator::builder(verifier.build()?);
+    if let Some(cache) = cache {
+        auth = auth.verified_token_cache(cache);
+    }
     if let Some(remote) = &config.introspection {
         let mut introspector = Introspector::builder(issuer, config.audience.clone())
             .client_auth(ClientAuth::secret_basic(remote.client_id.clone(), remote.client_secret.clone()))
@@ -396,6 +426,8 @@ pub(crate) fn curl_commands(base: &str, external: Option<(&str, &str)>) -> Strin
     let mut out = format!(
         "# A public route, no token needed:\n\
          curl -i {base}/public\n\n\
+         # The resource's metadata (RFC 9728): its authorization server\n\
+         curl -i {base}/.well-known/oauth-protected-resource\n\n\
          # A protected route without a token: 401, WWW-Authenticate: Bearer realm=\"{REALM}\"\n\
          curl -i {base}/me\n\n"
     );
@@ -440,6 +472,10 @@ async fn main() -> Result<(), BoxError> {
     match &running.dev {
         Some(_) => println!("tokengate quickstart on {} (API and embedded dev issuer)\n", running.base_url),
         None => println!("tokengate quickstart on {} (keys from {})\n", running.base_url, running.issuer),
+    }
+    match &running.verified_cache {
+        Some(_) => println!("verified-token cache: on (TOKENGATE_VERIFIED_CACHE=0 turns it off)\n"),
+        None => println!("verified-token cache: off\n"),
     }
     let external = running.dev.is_none().then_some((running.issuer.as_str(), running.audience.as_str()));
     println!("{}", curl_commands(&running.base_url, external));

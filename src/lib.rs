@@ -17,9 +17,26 @@
 //! | `pop` | `pop`: certificate-bound tokens (RFC 8705), `CertificateBindingLayer`, DPoP (RFC 9449) | no |
 //! | `tls` | `pop::serve_tls`: HTTPS for axum on rustls, client certificates requested | no |
 //!
+//! An axum router protected by an OpenID Connect issuer, in two statements:
+//!
+//! ```no_run
+//! # use axum::{Router, routing::get};
+//! # use tokengate::tower::JwtAuthLayer;
+//! # async fn me() {}
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = tokengate::discover("https://idp.example.com/").await?.audience("orders-api").build()?;
+//! let app: Router = Router::new().route("/me", get(me)).route_layer(JwtAuthLayer::new(verifier));
+//! # Ok(()) }
+//! ```
+//!
 //! `cargo run --example quickstart` starts a protected API with an embedded dev issuer
 //! and prints the curl commands to try it.
 
+#[cfg(feature = "jwks")]
+mod discover;
+
+#[cfg(feature = "jwks")]
+pub use discover::{Discovered, discover};
 pub use tokengate_core as core;
 pub use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeySet, Verified, Verifier};
 
@@ -45,6 +62,9 @@ pub use tokengate_policy as policy;
 #[cfg(feature = "issuer")]
 pub use tokengate_issuer as issuer;
 
+/// CBOR Web Tokens (RFC 8392) verified with the same keys and checks (`tokengate-cwt`).
+#[cfg(feature = "cwt")]
+pub use tokengate_cwt as cwt;
 /// An RFC 7662 introspection client: opaque tokens and zero trust (`tokengate-introspection`).
 #[cfg(feature = "introspection")]
 pub use tokengate_introspection as introspection;
@@ -52,9 +72,6 @@ pub use tokengate_introspection as introspection;
 /// at token expiry or revocation, token providers for clients (`tokengate-tonic`).
 #[cfg(feature = "tonic")]
 pub use tokengate_tonic as tonic;
-/// CBOR Web Tokens (RFC 8392) verified with the same keys and checks (`tokengate-cwt`).
-#[cfg(feature = "cwt")]
-pub use tokengate_cwt as cwt;
 
 /// Proof of possession: certificate-bound tokens, HTTPS with client certificates (`tokengate-pop`).
 #[cfg(feature = "pop")]

@@ -336,6 +336,46 @@ fn the_environment_is_read_strictly() {
     assert!(!embedded.expose_dev_issuer);
     assert!(from(&[("TOKENGATE_EXPOSE_DEV_ISSUER", "1")]).unwrap().expose_dev_issuer);
     assert!(from(&[("TOKENGATE_EXPOSE_DEV_ISSUER", "yes")]).is_err());
+    assert_eq!(embedded.verified_cache, quickstart::DEFAULT_VERIFIED_CACHE);
+    assert_eq!(from(&[("TOKENGATE_VERIFIED_CACHE", "0")]).unwrap().verified_cache, 0);
+    assert_eq!(from(&[("TOKENGATE_VERIFIED_CACHE", " 500 ")]).unwrap().verified_cache, 500);
+    assert!(from(&[("TOKENGATE_VERIFIED_CACHE", "-1")]).is_err());
+    assert!(from(&[("TOKENGATE_VERIFIED_CACHE", "lots")]).is_err());
+}
+
+#[tokio::test]
+async fn the_resource_metadata_document_is_served() {
+    let running = serve(Config::embedded()).await;
+    let base = &running.base_url;
+    let reply = get(base, "/.well-known/oauth-protected-resource", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let document = reply.json();
+    assert_eq!(document["resource"], json!(base));
+    assert_eq!(document["authorization_servers"], json!([running.issuer]));
+    running.server.abort();
+}
+
+#[tokio::test]
+async fn the_verified_token_cache_is_on_by_default_and_0_turns_it_off() {
+    let running = serve(Config::embedded()).await;
+    let base = &running.base_url;
+    let cache = running.verified_cache.clone().expect("on by default");
+    assert_eq!(cache.entry_count(), 0);
+    let token = mint(base, json!({"sub": "alice"})).await;
+    for _ in 0..3 {
+        assert_eq!(get(base, "/me", Some(&token)).await.status, StatusCode::OK);
+    }
+    assert_eq!(cache.entry_count(), 1, "one token verified, then served from the cache");
+    // A refused token is never cached.
+    assert_eq!(get(base, "/me", Some(&format!("{token}x"))).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(cache.entry_count(), 1);
+    running.server.abort();
+
+    let off = serve(Config { verified_cache: 0, ..Config::embedded() }).await;
+    assert!(off.verified_cache.is_none());
+    let token = mint(&off.base_url, json!({"sub": "alice"})).await;
+    assert_eq!(get(&off.base_url, "/me", Some(&token)).await.status, StatusCode::OK);
+    off.server.abort();
 }
 
 #[tokio::test]

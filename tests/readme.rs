@@ -14,5 +14,21 @@ fn the_readme_axum_example_is_the_compiled_example() {
         assert!(example_lines.contains(&line), "README line not in examples/axum_service.rs: {line}");
         checked += 1;
     }
-    assert!(checked >= 20, "the README block is too short: {checked} lines");
+    assert!(checked >= 15, "the README block is too short: {checked} lines");
+}
+
+#[test]
+fn the_readme_leads_with_the_two_statement_snippet() {
+    let readme = include_str!("../README.md");
+    let example = include_str!("../examples/axum_service.rs");
+    let example_lines: Vec<&str> = example.lines().map(str::trim).collect();
+    let first = readme.split("```").nth(1).expect("a code block");
+    let first = first.strip_prefix("rust,ignore").expect("the first code block is Rust");
+    let statements: Vec<&str> = first.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    assert_eq!(statements.len(), 2, "two statements: {statements:?}");
+    assert!(statements[0].contains("tokengate::discover(") && statements[0].contains(".audience("));
+    assert!(statements[1].contains("route_layer(JwtAuthLayer::new(verifier))"));
+    for line in statements {
+        assert!(example_lines.contains(&line), "README line not in examples/axum_service.rs: {line}");
+    }
 }

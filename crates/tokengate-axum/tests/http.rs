@@ -21,10 +21,11 @@ use tokengate_axum::{AuthRejection, Claims, ConnectInfoKey, JwtAuthLayer, Verifi
 use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeyQuery, KeyResolver, Verifier};
 use tokengate_tower::TokenSources;
 use tokengate_tower::metadata::{ProtectedResourceMetadata, WELL_KNOWN_PATH};
-use tokengate_tower::rate_limit::FailureRateLimitLayer;
+use tokengate_tower::rate_limit::{FailureRateLimitLayer, ManualClock};
 
 /// Three failures per window; one attempt back every third of it.
-const LIMIT_WINDOW: Duration = Duration::from_millis(1500);
+/// Three failures per minute: one attempt back every 20 s of the limiter's (manual) clock.
+const LIMIT_WINDOW: Duration = Duration::from_secs(60);
 const META: &str = "http://127.0.0.1/.well-known/oauth-protected-resource";
 
 #[derive(Deserialize)]
@@ -53,14 +54,16 @@ impl KeyResolver for Unavailable {
     }
 }
 
-fn app() -> Router {
+fn app(limiter_clock: ManualClock) -> Router {
     let layer = JwtAuthLayer::new(rsa().verifier()).realm("orders").resource_metadata(META);
     let x_token = HeaderName::from_static("x-access-token");
     let unavailable =
         Verifier::builder(Unavailable).issuer(ISS).audience(AUD).algorithms([Algorithm::RS256]).build().unwrap();
     let metadata = ProtectedResourceMetadata::new("http://127.0.0.1").authorization_server(ISS);
-    let limiter =
-        FailureRateLimitLayer::new(NonZeroU32::new(3).unwrap(), LIMIT_WINDOW).unwrap().client_key(ConnectInfoKey);
+    let limiter = FailureRateLimitLayer::new(NonZeroU32::new(3).unwrap(), LIMIT_WINDOW)
+        .unwrap()
+        .clock(limiter_clock)
+        .client_key(ConnectInfoKey);
 
     let protected = Router::new().route("/me", get(me)).route("/admin", get(admin)).route_layer(layer.clone());
     let optional = Router::new().route("/maybe", get(maybe)).route_layer(layer.clone().optional());
@@ -88,10 +91,15 @@ fn app() -> Router {
 }
 
 async fn serve() -> String {
+    serve_with(ManualClock::new()).await
+}
+
+/// Serves the app, its failure limiter on `limiter_clock`.
+async fn serve_with(limiter_clock: ManualClock) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, app().into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(listener, app(limiter_clock).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
     format!("http://{addr}")
 }
@@ -244,7 +252,8 @@ async fn each_token_source_and_cookie_header_precedence_over_http() {
 
 #[tokio::test]
 async fn rate_limiting_turns_into_429_and_back_over_http() {
-    let base = serve().await;
+    let clock = ManualClock::new();
+    let base = serve_with(clock.clone()).await;
     let c = client();
     let good = rsa().token(&claims("alice"));
     let mut bad = good.clone();
@@ -257,12 +266,15 @@ async fn rate_limiting_turns_into_429_and_back_over_http() {
     }
     let r = c.get(&url).bearer_auth(&good).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!(retry >= 1);
+    assert_eq!(r.headers()["retry-after"], "20");
     // Other routes are not limited (the limiter is on /limited only).
     assert_eq!(c.get(format!("{base}/me")).bearer_auth(&good).send().await.unwrap().status(), StatusCode::OK);
 
-    tokio::time::sleep(LIMIT_WINDOW).await;
+    clock.advance(LIMIT_WINDOW / 3 - Duration::from_secs(1));
+    let r = c.get(&url).bearer_auth(&good).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "1");
+    clock.advance(Duration::from_secs(1));
     let r = c.get(&url).bearer_auth(&good).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.text().await.unwrap(), "alice");

@@ -8,12 +8,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
 
 use crate::Algorithm;
+use crate::alg::{self, AlgorithmInfo, Family, MIN_RSA_BITS};
 use crate::backend::Material;
 use crate::der::{self, Curve, PublicKeyDer};
 use crate::error::{AuthError, ConfigError, ErrorKind};
-
-/// The smallest RSA modulus accepted, in bits.
-pub const MIN_RSA_BITS: usize = 2048;
 
 /// A verification key, pinned to one [`Algorithm`], with an optional `kid`.
 ///
@@ -63,28 +61,11 @@ impl fmt::Debug for Key {
 
 /// The minimum HMAC secret length for an algorithm: the hash output size (RFC 7518 3.2).
 pub fn min_hmac_len(alg: Algorithm) -> usize {
-    match alg {
-        Algorithm::HS384 => 48,
-        Algorithm::HS512 => 64,
-        _ => 32,
-    }
+    alg::info(alg).filter(|i| i.is_symmetric()).map_or(32, |i| i.min_key_bits / 8)
 }
 
 fn alg_name(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::HS256 => "HS256",
-        Algorithm::HS384 => "HS384",
-        Algorithm::HS512 => "HS512",
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        _ => "EdDSA",
-    }
+    alg::info(alg).map_or("unsupported", |i| i.name)
 }
 
 /// The name of an algorithm as it appears in a JOSE header.
@@ -97,10 +78,20 @@ fn mismatch(alg: Algorithm, reason: &'static str) -> ConfigError {
 }
 
 fn is_rsa(alg: Algorithm) -> bool {
-    matches!(
-        alg,
-        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512
-    )
+    alg::info(alg).is_some_and(AlgorithmInfo::is_rsa)
+}
+
+fn family(alg: Algorithm) -> Option<Family> {
+    alg::info(alg).map(|i| i.family)
+}
+
+/// The algorithm of an EC key on `curve`.
+fn ec_algorithm(curve: Curve) -> Option<Algorithm> {
+    let crv = match curve {
+        Curve::P256 => "P-256",
+        Curve::P384 => "P-384",
+    };
+    alg::for_key_type("EC", Some(crv)).map(|i| i.alg)
 }
 
 fn b64(field: &str, what: &str) -> Result<Vec<u8>, ConfigError> {
@@ -139,7 +130,7 @@ impl Key {
     /// An HMAC key. The secret must be at least as long as the hash output (32, 48 or 64
     /// bytes for HS256, HS384, HS512).
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Key, ConfigError> {
-        if !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+        if family(alg) != Some(Family::Hmac) {
             return Err(mismatch(alg, "an HMAC secret can only be used with HS256, HS384 or HS512"));
         }
         let min = min_hmac_len(alg);
@@ -167,11 +158,12 @@ impl Key {
 
     /// An ECDSA public key from its uncompressed point coordinates.
     pub fn ec_components(alg: Algorithm, x: &[u8], y: &[u8]) -> Result<Key, ConfigError> {
-        let (curve, len) = match alg {
-            Algorithm::ES256 => (Curve::P256, 32),
-            Algorithm::ES384 => (Curve::P384, 48),
+        let curve = match alg::info(alg).filter(|i| i.family == Family::Ecdsa).and_then(|i| i.crv) {
+            Some("P-256") => Curve::P256,
+            Some("P-384") => Curve::P384,
             _ => return Err(mismatch(alg, "an EC key can only be used with ES256 or ES384")),
         };
+        let len = alg::info(alg).map_or(0, |i| i.min_key_bits / 8);
         if x.len() != len || y.len() != len {
             return Err(mismatch(alg, "EC coordinates do not match the curve size"));
         }
@@ -196,11 +188,7 @@ impl Key {
         match der::parse_public_key(der)? {
             PublicKeyDer::Rsa { n, e } => Key::rsa_components(alg, &n, &e),
             PublicKeyDer::Ec { curve, point } => {
-                let want = match curve {
-                    Curve::P256 => Algorithm::ES256,
-                    Curve::P384 => Algorithm::ES384,
-                };
-                if alg != want {
+                if ec_algorithm(curve) != Some(alg) {
                     return Err(mismatch(alg, "the key's curve does not fit the algorithm"));
                 }
                 Ok(Key::build(alg, Material::ec(alg, curve, &point)?))
@@ -263,12 +251,10 @@ impl Key {
         let key = match &jwk.algorithm {
             AlgorithmParameters::RSA(p) => Key::rsa_components(alg, &b64(&p.n, "n")?, &b64(&p.e, "e")?)?,
             AlgorithmParameters::EllipticCurve(p) => {
-                let want = match p.curve {
-                    EllipticCurve::P256 => Algorithm::ES256,
-                    EllipticCurve::P384 => Algorithm::ES384,
-                    _ => return Err(ConfigError::UnsupportedKey(format!("EC curve {:?}", p.curve))),
+                let Some(want) = alg::for_key_type("EC", curve_name(&p.curve)) else {
+                    return Err(ConfigError::UnsupportedKey(format!("EC curve {:?}", p.curve)));
                 };
-                if alg != want {
+                if alg != want.alg {
                     return Err(mismatch(alg, "the key's curve does not fit the algorithm"));
                 }
                 Key::ec_components(alg, &b64(&p.x, "x")?, &b64(&p.y, "y")?)?
@@ -432,18 +418,31 @@ fn refuse_private_members(value: &serde_json::Value) -> Result<(), ConfigError> 
 ///
 /// Anything else (P-521, X25519, Ed448) is unsupported.
 pub fn default_algorithm(jwk: &Jwk) -> Result<Algorithm, ConfigError> {
-    match &jwk.algorithm {
-        AlgorithmParameters::RSA(_) => Ok(Algorithm::RS256),
-        AlgorithmParameters::EllipticCurve(p) => match p.curve {
-            EllipticCurve::P256 => Ok(Algorithm::ES256),
-            EllipticCurve::P384 => Ok(Algorithm::ES384),
-            ref other => Err(ConfigError::UnsupportedKey(format!("EC curve {other:?}"))),
-        },
-        AlgorithmParameters::OctetKeyPair(p) => match p.curve {
-            EllipticCurve::Ed25519 => Ok(Algorithm::EdDSA),
-            ref other => Err(ConfigError::UnsupportedKey(format!("OKP curve {other:?}"))),
-        },
-        AlgorithmParameters::OctetKey(_) => Ok(Algorithm::HS256),
-        _ => Err(ConfigError::UnsupportedKey("unknown kty".into())),
+    let (kty, crv) = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => ("RSA", None),
+        AlgorithmParameters::EllipticCurve(p) => ("EC", Some(&p.curve)),
+        AlgorithmParameters::OctetKeyPair(p) => ("OKP", Some(&p.curve)),
+        AlgorithmParameters::OctetKey(_) => ("oct", None),
+        _ => return Err(ConfigError::UnsupportedKey("unknown kty".into())),
+    };
+    let found = match crv {
+        Some(curve) => curve_name(curve).and_then(|name| alg::for_key_type(kty, Some(name))),
+        None => alg::for_key_type(kty, None),
+    };
+    match (found, crv) {
+        (Some(info), _) => Ok(info.alg),
+        (None, Some(curve)) => Err(ConfigError::UnsupportedKey(format!("{kty} curve {curve:?}"))),
+        (None, None) => Err(ConfigError::UnsupportedKey("unknown kty".into())),
     }
+}
+
+/// A JWK curve's `crv` name, for the curves jsonwebtoken models.
+fn curve_name(curve: &EllipticCurve) -> Option<&'static str> {
+    Some(match curve {
+        EllipticCurve::P256 => "P-256",
+        EllipticCurve::P384 => "P-384",
+        EllipticCurve::P521 => "P-521",
+        EllipticCurve::Ed25519 => "Ed25519",
+        _ => return None,
+    })
 }

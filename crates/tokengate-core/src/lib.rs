@@ -26,6 +26,7 @@
 //! `iss`, `aud`, `exp`, `nbf`, `iat`, age, lifetime and required claims. A shape error
 //! can therefore be reported before a bad signature; no claim value is judged before it.
 
+pub mod alg;
 mod backend;
 mod claims;
 mod clock;
@@ -39,9 +40,11 @@ mod key;
 mod key_set;
 pub mod manual;
 pub mod redact;
+pub mod unchecked;
 mod verified;
 mod verifier;
 
+pub use alg::{ALL_ALGORITHMS, ASYMMETRIC_ALGORITHMS, MIN_RSA_BITS};
 pub use backend::CRYPTO_BACKEND;
 pub use claims::RegisteredClaims;
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -52,11 +55,11 @@ pub use json::{MAX_DEPTH, MAX_NUMERIC_DATE, check_strict};
 pub use jsonwebtoken::Algorithm;
 pub use jsonwebtoken::jwk;
 pub use jws::{Header, parse_algorithm, peek_header};
-pub use key::{Key, MIN_RSA_BITS, algorithm_name, default_algorithm, min_hmac_len};
+pub use key::{Key, algorithm_name, default_algorithm, min_hmac_len};
 pub use key_set::{KeyQuery, KeyResolver, KeySet, RefreshFuture, SkippedKey};
 pub use redact::RedactedToken;
 pub use verified::Verified;
 pub use verifier::{
-    ALL_ALGORITHMS, ASYMMETRIC_ALGORITHMS, AlgorithmStep, AudienceStep, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE,
-    IssuerStep, Refusal, Resume, Verifier, VerifierBuilder, parses_on_this_thread,
+    AlgorithmStep, AudienceStep, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, IssuerStep, Refusal, Resume, Verifier,
+    VerifierBuilder, parses_on_this_thread,
 };

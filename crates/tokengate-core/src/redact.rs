@@ -72,7 +72,7 @@ fn decode_object(segment: &str) -> Option<serde_json::Map<String, serde_json::Va
 /// Masks sensitive members of a claims object in place.
 ///
 /// Nested objects are masked too (an `act` claim's `sub`, a `user` object's `email`).
-pub fn mask_claims(claims: &mut serde_json::Map<String, serde_json::Value>) {
+pub(crate) fn mask_claims(claims: &mut serde_json::Map<String, serde_json::Value>) {
     for (name, value) in claims.iter_mut() {
         if SENSITIVE_CLAIMS.contains(&name.as_str()) {
             *value = serde_json::Value::String(MASK.to_owned());

@@ -14,7 +14,7 @@ use crate::jws::Header;
 ///
 /// ```
 /// # use tokengate_core::*;
-/// # let v: Verified = Verified::from_parts(None, RegisteredClaims::default(), r#"{"scope":"a b"}"#.into(), None, 0);
+/// # let v: Verified = tokengate_core::unchecked::verified_from_parts(None, RegisteredClaims::default(), r#"{"scope":"a b"}"#.into(), None, 0);
 /// #[derive(serde::Deserialize)]
 /// struct Mine { scope: String }
 /// let mine: Mine = v.claims_as().unwrap();
@@ -29,12 +29,12 @@ pub struct Verified<C = serde_json::Value> {
     generation: u64,
     key_identity: u64,
     custom: OnceLock<C>,
+    scopes: OnceLock<Box<[String]>>,
 }
 
 impl<C> Verified<C> {
-    /// Assembles a verified token. For other token formats (CWT, introspection) that
-    /// produce the same shape; `header` is `None` when the token had no JOSE header.
-    pub fn from_parts(
+    /// Assembles a verified token (outside this crate: [`crate::unchecked`]).
+    pub(crate) fn from_parts(
         header: Option<Header>,
         registered: RegisteredClaims,
         raw_claims: Box<str>,
@@ -49,6 +49,7 @@ impl<C> Verified<C> {
             generation: key_generation,
             key_identity: 0,
             custom: OnceLock::new(),
+            scopes: OnceLock::new(),
         }
     }
 
@@ -99,7 +100,7 @@ impl<C> Verified<C> {
     }
 
     /// The [`Key::identity`](crate::Key::identity) of the key that verified the token; 0
-    /// when no [`Key`](crate::Key) did (a token assembled with [`Verified::from_parts`],
+    /// when no [`Key`](crate::Key) did (a token assembled with [`crate::unchecked::verified_from_parts`],
     /// e.g. from introspection).
     pub fn key_identity(&self) -> u64 {
         self.key_identity
@@ -112,8 +113,13 @@ impl<C> Verified<C> {
         })
     }
 
-    /// The space-separated `scope` claim (RFC 8693 / RFC 9068), or the `scp` array.
-    pub fn scopes(&self) -> Vec<String> {
+    /// The space-separated `scope` claim (RFC 8693 / RFC 9068), or the `scp` array. Parsed
+    /// on the first call and kept: policies ask on every request.
+    pub fn scopes(&self) -> &[String] {
+        self.scopes.get_or_init(|| self.parse_scopes().into_boxed_slice())
+    }
+
+    fn parse_scopes(&self) -> Vec<String> {
         #[derive(serde::Deserialize)]
         struct S {
             scope: Option<serde_json::Value>,

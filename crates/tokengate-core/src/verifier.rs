@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::Algorithm;
+use crate::alg::{self, ALL_ALGORITHMS};
 use crate::claims::{self, RegisteredClaims};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ConfigError, ErrorKind};
@@ -23,38 +24,9 @@ pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
 /// The default clock-skew leeway: 30 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
-/// Every algorithm tokengate verifies, in a fixed order.
-pub const ALL_ALGORITHMS: [Algorithm; 12] = [
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
-/// The asymmetric algorithms: what an identity provider's published keys can verify.
-pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
 fn bit(alg: Algorithm) -> u16 {
-    let index = ALL_ALGORITHMS.iter().position(|a| *a == alg).unwrap_or(15);
-    1 << index
+    // An algorithm outside the table gets a bit that no allowlist holds.
+    1 << alg::index(alg).min(15)
 }
 
 #[derive(Clone, Debug)]
@@ -159,11 +131,6 @@ impl Verifier {
     pub fn builder(keys: impl KeyResolver) -> IssuerStep {
         IssuerStep { resolver: Arc::new(keys) }
     }
-
-    /// Starts a verifier over a shared resolver.
-    pub fn builder_shared(keys: Arc<dyn KeyResolver>) -> IssuerStep {
-        IssuerStep { resolver: keys }
-    }
 }
 
 impl IssuerStep {
@@ -255,6 +222,10 @@ impl VerifierBuilder {
 
     /// Require the header's `typ` to equal this (compared case-insensitively, with an
     /// optional `application/` prefix, RFC 7515 4.1.9), e.g. `at+jwt` (RFC 9068).
+    ///
+    /// Without this setting, `typ` is optional, but a token whose `typ` names another
+    /// kind of JWT (any `*+jwt` other than `at+jwt`: `secevent+jwt`, `logout+jwt`,
+    /// `dpop+jwt`, ...) is refused with [`ErrorKind::InvalidType`].
     pub fn typ(mut self, typ: impl Into<String>) -> Self {
         self.typ = Some(typ.into());
         self
@@ -332,6 +303,15 @@ fn normalize_typ(typ: &str) -> &str {
         Some(prefix) if prefix.eq_ignore_ascii_case("application/") => typ.get(12..).unwrap_or_default(),
         _ => typ,
     }
+}
+
+/// Whether a (normalized) `typ` names a kind of JWT other than an access token: any
+/// `*+jwt` media type but `at+jwt` (RFC 8417 `secevent+jwt`, `logout+jwt`, RFC 9449
+/// `dpop+jwt`, ...). Refused by default so that such a token never passes as an access token.
+fn is_other_kind_of_jwt(typ: &str) -> bool {
+    let len = typ.len();
+    let suffixed = len >= 4 && typ.get(len - 4..).is_some_and(|s| s.eq_ignore_ascii_case("+jwt"));
+    suffixed && !typ.eq_ignore_ascii_case("at+jwt")
 }
 
 /// A token that passed the key-independent checks: header and claims parsed once, owned
@@ -457,14 +437,16 @@ impl Verifier {
         ALL_ALGORITHMS.iter().copied().filter(|a| self.inner.algorithms & bit(*a) != 0).collect()
     }
 
-    /// The key resolver.
-    pub fn resolver(&self) -> &Arc<dyn KeyResolver> {
-        &self.inner.resolver
+    /// Now, by this verifier's clock (seconds since the Unix epoch): what `exp` is judged
+    /// against (a cache of verified tokens expires its entries by the same clock).
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
     }
 
-    /// The clock.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.inner.clock
+    /// The key this verifier's resolver gives for `query` now (a cache of verified tokens
+    /// checks that the key which verified a token is still the one served).
+    pub fn resolve_key(&self, query: &KeyQuery<'_>) -> Result<Key, AuthError> {
+        self.inner.resolver.resolve(query)
     }
 
     /// The maximum token size in bytes.
@@ -603,11 +585,12 @@ impl Verifier {
         let inner = &*self.inner;
         let header = &prepared.header;
         let c = &prepared.registered;
-        if let Some(want) = &inner.typ {
-            let ok = header.typ().is_some_and(|t| normalize_typ(t).eq_ignore_ascii_case(want));
-            if !ok {
-                return Err(AuthError::new(ErrorKind::InvalidType));
-            }
+        let ok = match &inner.typ {
+            Some(want) => header.typ().is_some_and(|t| normalize_typ(t).eq_ignore_ascii_case(want)),
+            None => header.typ().is_none_or(|t| !is_other_kind_of_jwt(normalize_typ(t))),
+        };
+        if !ok {
+            return Err(AuthError::new(ErrorKind::InvalidType));
         }
         if let Some(bound) = key.issuer()
             && c.iss.as_deref() != Some(bound)

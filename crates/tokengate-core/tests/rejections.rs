@@ -788,6 +788,34 @@ fn wrong_typ_is_refused() {
 }
 
 #[test]
+fn other_kinds_of_jwt_are_refused_by_default() {
+    // Without `typ(..)`, a token that says it is another kind of JWT (a Security Event
+    // Token, a logout token, a DPoP proof, any `*+jwt` but `at+jwt`) is never an access token.
+    let v = v(HS);
+    for typ in [
+        "secevent+jwt",
+        "logout+jwt",
+        "dpop+jwt",
+        "SecEvent+JWT",
+        "application/logout+jwt",
+        "Application/DPoP+JWT",
+        "id_token+jwt",
+        "+jwt",
+    ] {
+        rejects(&v, &tok(HS).header("typ", typ).sign(), ErrorKind::InvalidType);
+    }
+    // Plain JWTs, access tokens and tokens without `typ` still pass.
+    for typ in ["JWT", "jwt", "application/jwt", "at+jwt", "application/AT+JWT"] {
+        accepts(&v, &tok(HS).header("typ", typ).sign());
+    }
+    accepts(&v, &tok(HS).without_header("typ").sign());
+    // `typ("at+jwt")` still makes `at+jwt` required, and refuses the others too.
+    let at = builder(HS).typ("at+jwt").build().unwrap();
+    rejects(&at, &tok(HS).header("typ", "logout+jwt").sign(), ErrorKind::InvalidType);
+    accepts(&at, &tok(HS).header("typ", "at+jwt").sign());
+}
+
+#[test]
 fn required_custom_claim_missing_is_refused() {
     let v = builder(HS).require(["tenant", "jti"]).build().unwrap();
     rejects(&v, &tok(HS).sign(), ErrorKind::MissingClaim);

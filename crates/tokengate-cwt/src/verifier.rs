@@ -163,7 +163,13 @@ impl CwtVerifier {
         }
         self.check_claims(&claims, key)?;
         let raw = serde_json::Value::Object(claims.json).to_string().into_boxed_str();
-        Ok(Verified::from_parts(None, claims.registered, raw, key.kid().map(str::to_owned), key.generation()))
+        Ok(tokengate_core::unchecked::verified_from_parts(
+            None,
+            claims.registered,
+            raw,
+            key.kid().map(str::to_owned),
+            key.generation(),
+        ))
     }
 
     fn check_claims(&self, claims: &Claims, key: &Key) -> Result<(), AuthError> {

@@ -93,7 +93,7 @@ impl Introspector {
         if answer.unsupported {
             return Err(unavailable("the authorization server does not introspect this kind of token"));
         }
-        Ok(Verified::from_parts(None, answer.registered.clone(), answer.raw.clone(), None, 0))
+        Ok(tokengate_core::unchecked::verified_from_parts(None, answer.registered.clone(), answer.raw.clone(), None, 0))
     }
 
     /// This introspector as the zero-trust re-check of JWTs that verified locally
@@ -235,7 +235,13 @@ impl RemoteVerifier for ZeroTrust {
         let token = token.to_owned();
         Box::pin(async move {
             let answer = this.answer(&token).await?;
-            Ok(Verified::from_parts(None, answer.registered.clone(), answer.raw.clone(), None, 0))
+            Ok(tokengate_core::unchecked::verified_from_parts(
+                None,
+                answer.registered.clone(),
+                answer.raw.clone(),
+                None,
+                0,
+            ))
         })
     }
 }

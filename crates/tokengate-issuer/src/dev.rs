@@ -218,9 +218,10 @@ impl DevIssuerBuilder {
         self
     }
 
-    /// The lifetime of tokens whose request gives no `ttl_secs` (default 3600).
-    pub fn default_ttl_secs(mut self, secs: u64) -> Self {
-        self.default_ttl = secs;
+    /// The lifetime of tokens whose request gives no `ttl_secs` (default 1 hour; whole
+    /// seconds, at least one, at most the dev issuer's maximum).
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = ttl.as_secs();
         self
     }
 

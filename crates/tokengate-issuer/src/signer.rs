@@ -14,6 +14,7 @@ use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPa
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokengate_core::Algorithm;
+use tokengate_core::alg::{Family, Hash};
 use tokengate_core::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType, Jwk,
     JwkSet, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, RSAKeyParameters, RSAKeyType,
@@ -104,38 +105,31 @@ fn alg_name(alg: Algorithm) -> &'static str {
 }
 
 fn rsa_encoding(alg: Algorithm) -> Option<&'static dyn signature::RsaEncoding> {
-    Some(match alg {
-        Algorithm::RS256 => &signature::RSA_PKCS1_SHA256,
-        Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_SHA512,
+    let info = tokengate_core::alg::info(alg)?;
+    Some(match (info.family, info.hash) {
+        (Family::Rsa, Hash::Sha256) => &signature::RSA_PKCS1_SHA256,
+        (Family::Rsa, Hash::Sha384) => &signature::RSA_PKCS1_SHA384,
+        (Family::Rsa, Hash::Sha512) => &signature::RSA_PKCS1_SHA512,
+        (Family::RsaPss, Hash::Sha256) => &signature::RSA_PSS_SHA256,
+        (Family::RsaPss, Hash::Sha384) => &signature::RSA_PSS_SHA384,
+        (Family::RsaPss, Hash::Sha512) => &signature::RSA_PSS_SHA512,
         _ => return None,
     })
 }
 
 fn ecdsa_algorithm(alg: Algorithm) -> Option<&'static signature::EcdsaSigningAlgorithm> {
-    match alg {
-        Algorithm::ES256 => Some(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
-        Algorithm::ES384 => Some(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
+    let info = tokengate_core::alg::info(alg)?;
+    match (info.family, info.crv) {
+        (Family::Ecdsa, Some("P-256")) => Some(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
+        (Family::Ecdsa, Some("P-384")) => Some(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
         _ => None,
     }
 }
 
+/// The JWK `alg` of a signing algorithm (asymmetric only: an issuer publishes no secret).
 fn key_algorithm(alg: Algorithm) -> Option<KeyAlgorithm> {
-    Some(match alg {
-        Algorithm::RS256 => KeyAlgorithm::RS256,
-        Algorithm::RS384 => KeyAlgorithm::RS384,
-        Algorithm::RS512 => KeyAlgorithm::RS512,
-        Algorithm::PS256 => KeyAlgorithm::PS256,
-        Algorithm::PS384 => KeyAlgorithm::PS384,
-        Algorithm::PS512 => KeyAlgorithm::PS512,
-        Algorithm::ES256 => KeyAlgorithm::ES256,
-        Algorithm::ES384 => KeyAlgorithm::ES384,
-        Algorithm::EdDSA => KeyAlgorithm::EdDSA,
-        _ => return None,
-    })
+    let info = tokengate_core::alg::info(alg).filter(|i| !i.is_symmetric())?;
+    info.name.parse().ok()
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -453,7 +453,8 @@ async fn the_dev_issuer_mint_validates_like_the_endpoint() {
     let request = DevTokenRequest { ttl_secs: Some(0), ..DevTokenRequest::new("a") };
     assert!(matches!(dev.mint(&request).await, Err(IssuerError::InvalidRequest(_))));
     assert!(DevIssuer::new("ftp://nope").is_err());
-    assert!(DevIssuer::builder("http://x").default_ttl_secs(0).build().is_err());
+    assert!(DevIssuer::builder("http://x").default_ttl(Duration::ZERO).build().is_err());
+    assert!(DevIssuer::builder("http://x").default_ttl(Duration::from_millis(999)).build().is_err(), "under a second");
     assert!(DevIssuer::builder("http://x").audience("").build().is_err());
 }
 

@@ -45,7 +45,7 @@ pub fn bound_thumbprint(token: &Verified) -> Result<Option<String>, AuthError> {
 /// use tokengate_pop::{PeerCertificate, check_certificate_binding};
 /// let cert = PeerCertificate::from_der(b"cert".to_vec());
 /// let claims = format!(r#"{{"cnf":{{"x5t#S256":"{}"}}}}"#, cert.thumbprint_s256());
-/// let token: Verified = Verified::from_parts(None, RegisteredClaims::default(), claims.into(), None, 0);
+/// let token: Verified = tokengate_core::unchecked::verified_from_parts(None, RegisteredClaims::default(), claims.into(), None, 0);
 /// assert!(check_certificate_binding(&token, Some(&cert), false).is_ok());
 /// let other = PeerCertificate::from_der(b"other".to_vec());
 /// assert_eq!(check_certificate_binding(&token, Some(&other), false).unwrap_err().kind(), ErrorKind::InvalidClaim);

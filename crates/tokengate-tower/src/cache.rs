@@ -156,7 +156,7 @@ impl VerifiedTokenCache {
     /// Remembers that `verifier` accepted `token`.
     pub(crate) fn insert(&self, token: &str, verified: &Arc<Verified>, verifier: &Verifier) {
         let Some(not_after) = not_after(verified, verifier) else { return };
-        let left = not_after.saturating_sub(verifier.clock().now());
+        let left = not_after.saturating_sub(verifier.now());
         let Ok(left) = u64::try_from(left) else { return };
         if left == 0 || verified.header().is_none() {
             return;
@@ -171,13 +171,13 @@ impl VerifiedTokenCache {
 /// Whether the verification that `verifier` made still holds: before `exp` and the
 /// `max_age` bound, and the key still the very key (by identity) that verified the token.
 fn still_valid(entry: &Entry, verifier: &Verifier) -> bool {
-    if verifier.clock().now() >= entry.not_after {
+    if verifier.now() >= entry.not_after {
         return false;
     }
     let verified = &entry.verified;
     let Some(header) = verified.header() else { return false };
     let query = KeyQuery { kid: verified.key_id(), alg: header.alg(), issuer: verified.issuer() };
-    match verifier.resolver().resolve(&query) {
+    match verifier.resolve_key(&query) {
         Ok(key) => key.identity() == verified.key_identity(),
         Err(_) => false,
     }

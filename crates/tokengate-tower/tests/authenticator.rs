@@ -66,7 +66,7 @@ impl RemoteVerifier for FakeRemote {
             let sub = token.strip_prefix("active-").unwrap_or("jwt").to_owned();
             let registered = RegisteredClaims { sub: Some(sub.clone()), iss: Some(ISS.into()), ..Default::default() };
             let raw = serde_json::json!({"sub": sub, "iss": ISS}).to_string();
-            Ok(Verified::from_parts(None, registered, raw.into_boxed_str(), None, 0))
+            Ok(tokengate_core::unchecked::verified_from_parts(None, registered, raw.into_boxed_str(), None, 0))
         })
     }
 }

@@ -17,7 +17,7 @@ use http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
 use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeyQuery, KeyResolver, KeySet, Verifier};
 use tokengate_tower::JwtAuthLayer;
-use tokengate_tower::rate_limit::{ClientAddr, FailureRateLimitLayer};
+use tokengate_tower::rate_limit::{ClientAddr, FailureRateLimitLayer, ManualClock};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
 /// Counts key resolutions: every verification that gets as far as the key resolves one.
@@ -40,9 +40,11 @@ async fn failures_turn_into_429_without_crypto_and_the_client_comes_back() {
         .algorithms([Algorithm::RS256])
         .build()
         .unwrap();
-    let window = Duration::from_millis(1500); // one attempt back every 500 ms
+    // The limiter's time moves only when the test says so: no sleeping, no wall-clock luck.
+    let clock = ManualClock::new();
+    let window = Duration::from_secs(60); // one attempt back every 20 s
     let service = ServiceBuilder::new()
-        .layer(FailureRateLimitLayer::new(NonZeroU32::new(3).unwrap(), window).unwrap())
+        .layer(FailureRateLimitLayer::new(NonZeroU32::new(3).unwrap(), window).unwrap().clock(clock.clone()))
         .layer(JwtAuthLayer::new(verifier))
         .service(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(String::new())) }));
 
@@ -76,8 +78,7 @@ async fn failures_turn_into_429_without_crypto_and_the_client_comes_back() {
         let response = service.clone().oneshot(request(Some(token), attacker)).await.unwrap();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.extensions().get::<AuthError>().map(AuthError::kind), Some(ErrorKind::RateLimited));
-        let retry: u64 = response.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
-        assert!((1..=1).contains(&retry), "{retry}");
+        assert_eq!(response.headers()[RETRY_AFTER], "20");
     }
     assert_eq!(resolutions.load(Ordering::SeqCst), before, "a limited request ran the verifier");
 
@@ -85,8 +86,16 @@ async fn failures_turn_into_429_without_crypto_and_the_client_comes_back() {
     let response = service.clone().oneshot(request(Some(&good), bystander)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 
-    // After the window the client is let back in.
-    tokio::time::sleep(window + Duration::from_millis(100)).await;
+    // One second before the first attempt comes back, still limited, and told so.
+    clock.advance(Duration::from_secs(19));
+    let before = resolutions.load(Ordering::SeqCst);
+    let response = service.clone().oneshot(request(Some(&good), attacker)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[RETRY_AFTER], "1");
+    assert_eq!(resolutions.load(Ordering::SeqCst), before, "a limited request ran the verifier");
+
+    // Then the client is let back in.
+    clock.advance(Duration::from_secs(1));
     let response = service.clone().oneshot(request(Some(&good), attacker)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }

@@ -147,7 +147,7 @@ const PUBLISHED_SYMMETRIC_KEY: &str = "symmetric key (kty oct, HS256/384/512) in
 pub(crate) fn parse_public_jwks(body: &[u8]) -> Result<Fetched, JwksError> {
     use tokengate_core::{Algorithm, ConfigError};
     let (keys, mut skipped) = KeySet::from_jwks_json(body).map_err(JwksError::InvalidJwks)?;
-    let is_symmetric = |alg: Algorithm| matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
+    let is_symmetric = |alg: Algorithm| tokengate_core::alg::info(alg).is_none_or(|i| i.is_symmetric());
     let keys = if keys.keys().any(|k| is_symmetric(k.algorithm())) {
         let mut public = Vec::with_capacity(keys.len());
         for key in keys.keys() {

@@ -9,7 +9,8 @@ use governor::Quota;
 use tokengate_core::ConfigError;
 use tower_layer::Layer;
 
-use super::{ClientKey, FailureRateLimit, Limiter, PeerAddr};
+use super::clock::LimiterClock;
+use super::{ClientKey, FailureRateLimit, Limiter, ManualClock, PeerAddr};
 use crate::response::{BearerChallenge, Problem};
 
 /// A [`Layer`] that answers 429 to clients with too many failed verifications. See the
@@ -94,6 +95,14 @@ impl<K, R> FailureRateLimitLayer<K, R> {
     /// [`ForwardedFor`](super::ForwardedFor), a closure).
     pub fn limit_unidentified(mut self) -> Self {
         self.limit_unidentified = true;
+        self
+    }
+
+    /// Runs the limiter on `clock` instead of the monotonic system clock, so that a test
+    /// lets a window pass with [`ManualClock::advance`] instead of sleeping. Starts a fresh
+    /// limiter (failures counted so far by this layer are forgotten): call it while building.
+    pub fn clock(mut self, clock: ManualClock) -> Self {
+        self.limiter = Arc::new(self.limiter.on_clock(LimiterClock::Manual(clock)));
         self
     }
 }
