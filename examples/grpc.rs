@@ -39,7 +39,8 @@ use tokengate_example_proto::FILE_DESCRIPTOR_SET;
 use tokengate_example_proto::orders::orders_server::{Orders, OrdersServer};
 use tokengate_example_proto::orders::{ListOrdersRequest, ListOrdersResponse, Order, OrderEvent, WatchOrdersRequest};
 use tokengate_issuer::DevIssuer;
-use tokengate_tonic::methods::{ClaimEquals, MethodMap, require_scope};
+use tokengate_policy::{Scope, Tenant};
+use tokengate_tonic::methods::MethodMap;
 use tokengate_tonic::{GrpcAuthLayer, RequestExt};
 use tokio::net::TcpListener;
 use tokio_stream::Stream;
@@ -121,7 +122,7 @@ impl Config {
 struct OrdersService;
 
 fn same_tenant<T>(request: &Request<T>, tenant: &str) -> Result<(), Status> {
-    request.authorize(&ClaimEquals::new("tenant_id"), tenant)
+    request.authorize(&Tenant::from_value(), tenant)
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<OrderEvent, Status>> + Send>>;
@@ -239,7 +240,7 @@ async fn main() -> Result<(), BoxError> {
     if let Some(typ) = &config.typ {
         verifier = verifier.typ(typ.clone());
     }
-    let methods = MethodMap::new().method(&format!("/{SERVICE}/*"), require_scope("orders:read"))?;
+    let methods = MethodMap::new().method(&format!("/{SERVICE}/*"), Scope::all_of(["orders:read"]))?;
     let layer = GrpcAuthLayer::new(verifier.build()?).realm(REALM).stream_leeway(config.leeway).methods(methods);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();

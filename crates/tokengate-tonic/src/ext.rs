@@ -14,8 +14,8 @@ use tokengate_core::Verified;
 use tokengate_tower::BearerChallenge;
 use tonic::{Request, Status};
 
-use crate::methods::ValuePolicy;
 use crate::status::{denial_to_status, to_status};
+use tokengate_policy::{Policy, PolicyRequest};
 
 /// The caller's token as it came in, for forwarding to downstream services (see
 /// [`client::ForwardIncoming`](crate::client::ForwardIncoming)). Put in the request
@@ -56,7 +56,7 @@ fn missing_layer() -> Status {
 ///
 /// ```
 /// use tokengate_tonic::RequestExt;
-/// use tokengate_tonic::methods::ClaimEquals;
+/// use tokengate_policy::Tenant;
 ///
 /// #[derive(serde::Deserialize)]
 /// struct Claims { sub: String, tenant_id: String }
@@ -64,7 +64,7 @@ fn missing_layer() -> Status {
 /// fn handler(request: tonic::Request<String>) -> Result<String, tonic::Status> {
 ///     let claims: Claims = request.claims()?;
 ///     // The tenant in the message must be the token's (else PERMISSION_DENIED).
-///     request.authorize(&ClaimEquals::new("tenant_id"), request.get_ref().as_str())?;
+///     request.authorize(&Tenant::from_value(), request.get_ref())?;
 ///     Ok(format!("{} of {}", claims.sub, claims.tenant_id))
 /// }
 /// // Without the layer in front, a handler gets INTERNAL.
@@ -81,9 +81,11 @@ pub trait RequestExt {
     /// The caller's token, for forwarding.
     fn incoming_token(&self) -> Option<&IncomingToken>;
 
-    /// Runs `policy` on the token and a value the handler read (a message field):
-    /// `PERMISSION_DENIED` with the policy's reason when it refuses.
-    fn authorize<V: ?Sized>(&self, policy: &impl ValuePolicy<V>, value: &V) -> Result<(), Status>;
+    /// Runs `policy` on the token and a value the handler read (a message field), as
+    /// [`PolicyRequest::for_value`]: e.g. `Tenant::from_value()` on the message's
+    /// `tenant_id`. A refusal is mapped by [`crate::status::denial_to_status`]
+    /// (`PERMISSION_DENIED` with the policy's reason; `UNAUTHENTICATED` for a step-up).
+    fn authorize(&self, policy: &impl Policy, value: &str) -> Result<(), Status>;
 
     /// A request for a downstream call that carries this caller's token (for a client
     /// whose provider is [`ForwardIncoming`](crate::client::ForwardIncoming)).
@@ -104,9 +106,11 @@ impl<T> RequestExt for Request<T> {
         self.extensions().get::<IncomingToken>()
     }
 
-    fn authorize<V: ?Sized>(&self, policy: &impl ValuePolicy<V>, value: &V) -> Result<(), Status> {
+    fn authorize(&self, policy: &impl Policy, value: &str) -> Result<(), Status> {
         let token = self.token()?;
-        policy.check_value(token, value).map_err(|denial| denial_to_status(&denial, &self.challenge()))
+        policy
+            .check(token, &PolicyRequest::for_value(value))
+            .map_err(|denial| denial_to_status(&denial, &self.challenge()))
     }
 
     fn forward<M>(&self, message: M) -> Request<M> {

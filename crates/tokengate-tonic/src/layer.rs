@@ -11,8 +11,9 @@
 //!    (`invalid_request` in the challenge).
 //! 3. It is verified (verifiers in order; an unknown `kid` refreshes the keys once) and
 //!    checked against the revocation store, if any.
-//! 4. With a [`MethodMap`], the method's policy runs (`PERMISSION_DENIED` when it refuses,
-//!    and for every unlisted method).
+//! 4. With a [`MethodMap`], the method's [`Policy`](tokengate_policy::Policy) runs over
+//!    [`policy_request`] (`PERMISSION_DENIED` when it refuses, and for every unlisted
+//!    method; `UNAUTHENTICATED` for a step-up).
 //! 5. The `Arc<Verified>` and the [`IncomingToken`] go into the request extensions (see
 //!    [`RequestExt`](crate::RequestExt)), and the response body is wrapped so that a stream
 //!    ends when its token does ([`crate::stream`]).
@@ -28,7 +29,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{HeaderName, Request, Response};
-use tokengate_core::{AuthError, Clock, DEFAULT_LEEWAY, ErrorKind, RevocationCheck, SystemClock, Verified, Verifier};
+use tokengate_core::{
+    AuthError, Clock, DEFAULT_LEEWAY, Denial, ErrorKind, RevocationCheck, SystemClock, Verified, Verifier,
+};
 use tokengate_tower::{Authenticator, BearerChallenge, RequestHead, TokenSources};
 use tonic::Status;
 use tower_layer::Layer;
@@ -36,7 +39,7 @@ use tower_service::Service;
 
 use crate::authn::{Authn, Outcome};
 use crate::ext::IncomingToken;
-use crate::methods::{CallView, Denial, Exemptions, MethodMap};
+use crate::methods::{Exemptions, MethodMap, policy_request};
 use crate::status::{denial_to_status, to_status};
 use crate::stream::{AuthBody, DEFAULT_RECHECK_INTERVAL, Watch, WatchConfig};
 
@@ -49,7 +52,8 @@ use crate::stream::{AuthBody, DEFAULT_RECHECK_INTERVAL, Watch, WatchConfig};
 /// ```
 /// use tokengate_core::{Algorithm, Key, KeySet, Verifier};
 /// use tokengate_tonic::GrpcAuthLayer;
-/// use tokengate_tonic::methods::{MethodMap, require_scope};
+/// use tokengate_policy::Scope;
+/// use tokengate_tonic::methods::MethodMap;
 ///
 /// let verifier = Verifier::builder(KeySet::new([Key::hmac(Algorithm::HS256, &[7u8; 32])?])?)
 ///     .issuer("https://issuer.example")
@@ -58,7 +62,7 @@ use crate::stream::{AuthBody, DEFAULT_RECHECK_INTERVAL, Watch, WatchConfig};
 ///     .build()?;
 /// let layer = GrpcAuthLayer::new(verifier)
 ///     .realm("orders")
-///     .methods(MethodMap::new().method("/tokengate.example.v1.Orders/*", require_scope("orders:read"))?);
+///     .methods(MethodMap::new().method("/tokengate.example.v1.Orders/*", Scope::all_of(["orders:read"]))?);
 /// // tonic::transport::Server::builder().layer(layer).add_service(...)
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -218,13 +222,18 @@ impl Config {
         let Some(methods) = &self.methods else { return Ok(()) };
         let path = request.uri().path();
         let denial = match methods.policy_for(path) {
-            Some(policy) => match policy.check(token, &CallView { path, headers: request.headers() }) {
+            Some(policy) => match policy.check(token, &policy_request(request)) {
                 Ok(()) => return Ok(()),
                 Err(denial) => denial,
             },
-            None => Denial::forbidden(ErrorKind::Forbidden.public_message()),
+            None => Denial::forbidden("method", ErrorKind::Forbidden.public_message()),
         };
-        tracing::debug!(reason = denial.public_reason(), "tokengate: gRPC call denied by policy");
+        tracing::debug!(
+            kind = %denial.kind(),
+            policy = denial.policy(),
+            reason = denial.reason(),
+            "tokengate: gRPC call denied by policy"
+        );
         Err(denial_to_status(&denial, self.challenge()))
     }
 

@@ -5,16 +5,17 @@
 //!
 //! - **Server**: [`GrpcAuthLayer`] for `tonic::transport::Server::builder().layer(...)`:
 //!   the `authorization: Bearer` metadata (or another key), verified; per-method
-//!   requirements ([`methods::MethodMap`], unlisted methods denied); `grpc.health.v1.Health`
+//!   requirements ([`methods::MethodMap`] of tokengate-policy [`Policy`](tokengate_policy::Policy)s,
+//!   unlisted methods denied); `grpc.health.v1.Health`
 //!   and server reflection exempt by name; server-streaming and bidirectional responses
 //!   ended with `UNAUTHENTICATED` trailers when the token expires or is revoked
 //!   ([`stream`]). [`AuthInterceptor`] is a synchronous convenience over loaded keys.
 //! - **One mapping** to [`tonic::Status`] ([`status`]): `UNAUTHENTICATED` for a caller that
-//!   could not be identified, `PERMISSION_DENIED` only for a policy denial of a verified
-//!   caller, `UNAVAILABLE` when keys or revocation status cannot be had; a
+//!   could not be identified (and for an RFC 9470 step-up), `PERMISSION_DENIED` only for a
+//!   policy denial of a verified caller, `UNAVAILABLE` when keys or revocation status cannot be had; a
 //!   `www-authenticate` metadata entry mirrors the HTTP challenge; no token text anywhere.
 //! - **Handlers** read the token with [`RequestExt`]: `request.token()`,
-//!   `request.claims::<T>()`, `request.authorize(&policy, &message.tenant_id)`.
+//!   `request.claims::<T>()`, `request.authorize(&Tenant::from_value(), &message.tenant_id)`.
 //! - **Clients** ([`client`]): a [`client::TokenProvider`] (static, client credentials,
 //!   the caller's token forwarded) attached by one [`client::AuthorizeLayer`] on a tonic
 //!   `Channel` or an HTTP client.
@@ -22,14 +23,15 @@
 //! ```
 //! use tokengate_core::{Algorithm, Key, KeySet, Verifier};
 //! use tokengate_tonic::GrpcAuthLayer;
-//! use tokengate_tonic::methods::{MethodMap, require_scope};
+//! use tokengate_policy::Scope;
+//! use tokengate_tonic::methods::MethodMap;
 //!
 //! let verifier = Verifier::builder(KeySet::new([Key::hmac(Algorithm::HS256, &[7u8; 32])?])?)
 //!     .issuer("https://issuer.example")
 //!     .audience("orders")
 //!     .algorithms([Algorithm::HS256])
 //!     .build()?;
-//! let methods = MethodMap::new().method("/tokengate.example.v1.Orders/*", require_scope("orders:read"))?;
+//! let methods = MethodMap::new().method("/tokengate.example.v1.Orders/*", Scope::all_of(["orders:read"]))?;
 //! let layer = GrpcAuthLayer::new(verifier).realm("orders").methods(methods);
 //! // tonic::transport::Server::builder().layer(layer).add_service(OrdersServer::new(svc))
 //! # let _ = layer;

@@ -1,119 +1,46 @@
 //! Per-method requirements: a [`MethodMap`] from `/package.Service/Method` and
-//! `/package.Service/*` to a [`MethodPolicy`], with a default for unlisted methods that
-//! **denies**; and the services exempted by name ([`Exemptions`]: `grpc.health.v1.Health`
-//! and server reflection).
+//! `/package.Service/*` to a [`Policy`] of tokengate-policy, with a default for unlisted
+//! methods that **denies**; and the services exempted by name ([`Exemptions`]:
+//! `grpc.health.v1.Health` and server reflection).
 //!
-//! A policy runs after the token verified, on every call; a refusal is a [`Denial`], which
-//! the layer answers with `PERMISSION_DENIED` (see [`crate::status`]).
+//! A policy runs after the token verified, on every call, over the [`PolicyRequest`] made
+//! by [`policy_request`] (the gRPC path, the `:authority`, the metadata as headers); a
+//! refusal is a [`Denial`], answered by [`crate::status`]
+//! (`PERMISSION_DENIED`, or `UNAUTHENTICATED` for an RFC 9470 step-up).
 //!
 //! ```
-//! use tokengate_tonic::methods::{MethodMap, require_scope, allow_authenticated};
+//! use tokengate_policy::{PolicyExt, Region, Scope};
+//! use tokengate_tonic::methods::{MethodMap, allow_authenticated};
 //!
 //! let map = MethodMap::new()
-//!     .method("/tokengate.example.v1.Orders/ListOrders", require_scope("orders:read"))?
-//!     .method("/tokengate.example.v1.Orders/*", require_scope("orders:admin"))?
+//!     .method("/tokengate.example.v1.Orders/ListOrders", Scope::all_of(["orders:read"]).and(Region::new("eu-west-1")))?
+//!     .method("/tokengate.example.v1.Orders/*", Scope::all_of(["orders:admin"]))?
 //!     .method("/acme.Status/*", allow_authenticated())?;
 //! assert!(map.policy_for("/tokengate.example.v1.Orders/WatchOrders").is_some());
 //! assert!(map.policy_for("/acme.Other/Call").is_none()); // unlisted: denied
 //! # Ok::<(), tokengate_tonic::methods::MethodMapError>(())
 //! ```
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use tokengate_core::{ErrorKind, Verified};
+use tokengate_core::{Denial, Verified};
+use tokengate_policy::{Policy, PolicyRequest};
 
-/// Why a policy refused an authenticated caller. Answered with `PERMISSION_DENIED`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Denial {
-    reason: Cow<'static, str>,
-    scope: Option<String>,
-}
-
-impl Denial {
-    /// A denial whose `reason` is sent to the client: it must be safe to show (name the
-    /// check that failed, never a claim value the caller did not send).
-    pub fn forbidden(reason: impl Into<Cow<'static, str>>) -> Self {
-        Denial { reason: reason.into(), scope: None }
-    }
-
-    /// A missing scope: `error="insufficient_scope", scope="…"` in the challenge.
-    pub fn insufficient_scope(scope: impl Into<String>) -> Self {
-        Denial { reason: Cow::Borrowed(ErrorKind::InsufficientScope.public_message()), scope: Some(scope.into()) }
-    }
-
-    /// The reason sent to the client.
-    pub fn public_reason(&self) -> &str {
-        &self.reason
-    }
-
-    /// The scope that was required, when the denial is about a scope.
-    pub fn required_scope(&self) -> Option<&str> {
-        self.scope.as_deref()
+/// The [`PolicyRequest`] of a gRPC call, as the per-method policies see it: the path
+/// (`/package.Service/Method`), the method set to the gRPC method name (`ListOrders`),
+/// the host from `:authority` (or a `host` entry), the metadata as headers, and the
+/// request extensions.
+pub fn policy_request<B>(request: &http::Request<B>) -> PolicyRequest<'_> {
+    let view = PolicyRequest::from_request(request);
+    match split_path(request.uri().path()) {
+        Some((_, method)) => view.method(method),
+        None => view,
     }
 }
 
-impl fmt::Display for Denial {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.reason)
-    }
-}
-
-impl std::error::Error for Denial {}
-
-/// What a per-method policy sees of the call besides the token.
-#[derive(Clone, Copy, Debug)]
-pub struct CallView<'a> {
-    /// The gRPC path, `/package.Service/Method`.
-    pub path: &'a str,
-    /// The request metadata (as HTTP/2 headers).
-    pub headers: &'a http::HeaderMap,
-}
-
-/// A requirement on a verified token for a gRPC method.
-///
-/// Implemented by closures `Fn(&Verified, &CallView) -> Result<(), Denial>`.
-pub trait MethodPolicy: Send + Sync + 'static {
-    /// `Ok(())` when `token` may make this call.
-    fn check(&self, token: &Verified, call: &CallView<'_>) -> Result<(), Denial>;
-}
-
-impl<F> MethodPolicy for F
-where
-    F: Fn(&Verified, &CallView<'_>) -> Result<(), Denial> + Send + Sync + 'static,
-{
-    fn check(&self, token: &Verified, call: &CallView<'_>) -> Result<(), Denial> {
-        self(token, call)
-    }
-}
-
-/// A requirement on a verified token and a value the handler read itself (a field of
-/// the message, say): run with [`RequestExt::authorize`](crate::ext::RequestExt::authorize).
-pub trait ValuePolicy<V: ?Sized>: Send + Sync {
-    /// `Ok(())` when `token` may act on `value`.
-    fn check_value(&self, token: &Verified, value: &V) -> Result<(), Denial>;
-}
-
-/// The token's `scope` (or `scp`) must contain `scope`.
-pub fn require_scope(scope: impl Into<String>) -> RequireScope {
-    RequireScope { scope: scope.into() }
-}
-
-/// See [`require_scope`].
-#[derive(Clone, Debug)]
-pub struct RequireScope {
-    scope: String,
-}
-
-impl MethodPolicy for RequireScope {
-    fn check(&self, token: &Verified, _call: &CallView<'_>) -> Result<(), Denial> {
-        if token.has_scope(&self.scope) { Ok(()) } else { Err(Denial::insufficient_scope(self.scope.clone())) }
-    }
-}
-
-/// Any verified token may call.
+/// Any verified token may call (a [`Policy`] that always allows).
 pub fn allow_authenticated() -> AllowAuthenticated {
     AllowAuthenticated
 }
@@ -122,43 +49,9 @@ pub fn allow_authenticated() -> AllowAuthenticated {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AllowAuthenticated;
 
-impl MethodPolicy for AllowAuthenticated {
-    fn check(&self, _token: &Verified, _call: &CallView<'_>) -> Result<(), Denial> {
+impl Policy for AllowAuthenticated {
+    fn check(&self, _token: &Verified, _request: &PolicyRequest<'_>) -> Result<(), Denial> {
         Ok(())
-    }
-}
-
-/// A string claim of the token (e.g. `tenant_id`) must equal a value from the request:
-/// a [`ValuePolicy<str>`] for [`RequestExt::authorize`](crate::ext::RequestExt::authorize).
-/// A missing or non-string claim is a denial too.
-#[derive(Clone, Debug)]
-pub struct ClaimEquals {
-    claim: String,
-    reason: String,
-}
-
-impl ClaimEquals {
-    /// Compares the claim named `claim`.
-    pub fn new(claim: impl Into<String>) -> Self {
-        let claim = claim.into();
-        let reason = format!("the token's {claim} does not match the request");
-        ClaimEquals { claim, reason }
-    }
-}
-
-impl ValuePolicy<str> for ClaimEquals {
-    fn check_value(&self, token: &Verified, value: &str) -> Result<(), Denial> {
-        let matches = match token.claims() {
-            Ok(claims) => claims.get(&self.claim).and_then(|v| v.as_str()) == Some(value),
-            Err(_) => false,
-        };
-        if matches { Ok(()) } else { Err(Denial::forbidden(self.reason.clone())) }
-    }
-}
-
-impl ValuePolicy<String> for ClaimEquals {
-    fn check_value(&self, token: &Verified, value: &String) -> Result<(), Denial> {
-        <Self as ValuePolicy<str>>::check_value(self, token, value)
     }
 }
 
@@ -172,9 +65,9 @@ pub struct MethodMapError(String);
 /// entry wins over its service's `/*` entry.
 #[derive(Clone, Default)]
 pub struct MethodMap {
-    methods: HashMap<String, Arc<dyn MethodPolicy>>,
-    services: HashMap<String, Arc<dyn MethodPolicy>>,
-    default: Option<Arc<dyn MethodPolicy>>,
+    methods: HashMap<String, Arc<dyn Policy>>,
+    services: HashMap<String, Arc<dyn Policy>>,
+    default: Option<Arc<dyn Policy>>,
 }
 
 impl fmt::Debug for MethodMap {
@@ -209,7 +102,7 @@ impl MethodMap {
 
     /// Requires `policy` for `pattern`: `/package.Service/Method`, or
     /// `/package.Service/*` for every method of a service.
-    pub fn method(mut self, pattern: &str, policy: impl MethodPolicy) -> Result<Self, MethodMapError> {
+    pub fn method(mut self, pattern: &str, policy: impl Policy + 'static) -> Result<Self, MethodMapError> {
         let (service, method) = split_path(pattern).ok_or_else(|| MethodMapError(pattern.to_owned()))?;
         if method == "*" {
             self.services.insert(service.to_owned(), Arc::new(policy));
@@ -222,13 +115,13 @@ impl MethodMap {
     }
 
     /// The policy for methods that are not listed (by default they are all denied).
-    pub fn default_policy(mut self, policy: impl MethodPolicy) -> Self {
+    pub fn default_policy(mut self, policy: impl Policy + 'static) -> Self {
         self.default = Some(Arc::new(policy));
         self
     }
 
     /// The policy that applies to `path`, or `None` when the call is denied.
-    pub fn policy_for(&self, path: &str) -> Option<&dyn MethodPolicy> {
+    pub fn policy_for(&self, path: &str) -> Option<&dyn Policy> {
         if let Some(policy) = self.methods.get(path) {
             return Some(policy.as_ref());
         }
@@ -296,7 +189,8 @@ mod tests {
 
     #[test]
     fn exact_wins_and_unlisted_is_none() {
-        let deny = |_: &Verified, _: &CallView<'_>| Err(Denial::forbidden("exact"));
+        let deny =
+            tokengate_policy::policy_fn(|_: &Verified, _: &PolicyRequest<'_>| Err(Denial::forbidden("t", "exact")));
         let map = MethodMap::new().method("/p.S/*", allow_authenticated()).and_then(|m| m.method("/p.S/Secret", deny));
         let map = map.unwrap_or_default();
         assert!(map.policy_for("/p.S/Open").is_some());
@@ -305,6 +199,20 @@ mod tests {
         assert!(map.policy_for("/p.S").is_none());
         let with_default = map.default_policy(allow_authenticated());
         assert!(with_default.policy_for("/p.T/Open").is_some());
+    }
+
+    #[test]
+    fn grpc_calls_as_policy_requests() {
+        let mut request = http::Request::new(());
+        *request.uri_mut() = http::Uri::from_static("http://orders.example:50051/p.S/List");
+        request.headers_mut().insert("x-tenant", http::HeaderValue::from_static("acme"));
+        let view = policy_request(&request);
+        assert_eq!(view.get_path(), Some("/p.S/List"));
+        assert_eq!(view.get_method(), Some("List"));
+        assert_eq!(view.get_host(), Some("orders.example"));
+        assert_eq!(view.header("x-tenant"), Some("acme"));
+        *request.uri_mut() = http::Uri::from_static("/not-grpc");
+        assert_eq!(policy_request(&request).get_method(), Some("GET"));
     }
 
     #[test]

@@ -3,14 +3,17 @@
 //! | what happened | `Code` | `www-authenticate` metadata |
 //! | --- | --- | --- |
 //! | no token, a malformed request, any invalid-token kind, expired, revoked, inactive | `UNAUTHENTICATED` | `Bearer realm="…"` (+ `error="invalid_token"`, as over HTTP) |
-//! | a policy or scope denial, after the token verified | `PERMISSION_DENIED` | `Bearer realm="…"` (+ `error="insufficient_scope", scope="…"`) |
+//! | a policy [`Denial`] of a verified caller (tenant, region, delegation, role, binding…) | `PERMISSION_DENIED` | `Bearer realm="…"` |
+//! | a scope denial ([`DenialKind::InsufficientScope`]) | `PERMISSION_DENIED` | `Bearer realm="…", error="insufficient_scope", scope="a b"` |
+//! | an RFC 9470 step-up ([`DenialKind::StepUp`]: too old, too weak) | `UNAUTHENTICATED` | `Bearer realm="…", error="insufficient_user_authentication", max_age="N", acr_values="a b"` |
 //! | keys, issuer, revocation status or introspection unavailable | `UNAVAILABLE` | none; `retry-after` |
 //! | too many failed attempts | `RESOURCE_EXHAUSTED` | none; `retry-after` |
 //! | the server is misconfigured | `INTERNAL` | none |
 //!
 //! `PERMISSION_DENIED` is only ever produced from a [`Denial`], which exists only for a
 //! caller whose token verified: a caller that could not be identified always gets
-//! `UNAUTHENTICATED`. Messages are [`ErrorKind::public_message`] (or the denial's public
+//! `UNAUTHENTICATED`, and so does a step-up (the user must authenticate again). The
+//! denial challenges are the HTTP ones ([`DenialResponse::www_authenticate`]). Messages are [`ErrorKind::public_message`] (or the denial's public
 //! reason): never the token, key material or internal detail.
 //!
 //! ```
@@ -29,12 +32,11 @@
 //! ```
 
 use http::HeaderValue;
-use tokengate_core::{AuthError, ErrorKind};
+use tokengate_core::{AuthError, Denial, DenialKind, ErrorKind};
 use tokengate_tower::BearerChallenge;
+use tokengate_tower::denial::DenialResponse;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::{Code, Status};
-
-use crate::methods::Denial;
 
 /// The name of the metadata entry that mirrors HTTP's `WWW-Authenticate` challenge.
 pub const WWW_AUTHENTICATE: &str = "www-authenticate";
@@ -88,14 +90,55 @@ pub fn to_status(error: &AuthError, challenge: &BearerChallenge) -> Status {
     Status::with_metadata(code, error.public_message(), metadata)
 }
 
-/// The [`Status`] for a policy denial of an authenticated caller: `PERMISSION_DENIED`
-/// with the denial's public reason and a `www-authenticate` challenge
-/// (`error="insufficient_scope", scope="…"` when a scope was missing).
+/// The gRPC code of a policy denial: `UNAUTHENTICATED` for a step-up (RFC 9470: the user
+/// must authenticate again), `PERMISSION_DENIED` otherwise (kinds this version does not
+/// know included: the caller is identified, and refused).
+pub fn denial_code(denial: &Denial) -> Code {
+    match denial.kind() {
+        DenialKind::StepUp => Code::Unauthenticated,
+        _ => Code::PermissionDenied,
+    }
+}
+
+/// The [`Status`] for a policy denial of an authenticated caller: the code of
+/// [`denial_code`], the denial's public reason as the message, and the `www-authenticate`
+/// challenge the HTTP mapping sends for the same denial (with the challenge's realm):
+/// `error="insufficient_scope", scope="…"` for a scope,
+/// `error="insufficient_user_authentication", max_age="N", acr_values="…"` for a step-up.
+///
+/// ```
+/// use tokengate_core::Denial;
+/// use tokengate_tonic::status::denial_to_status;
+/// use tokengate_tower::BearerChallenge;
+/// use tonic::Code;
+///
+/// let step_up = Denial::step_up("zero_trust", "the user authentication is too old").max_age(300);
+/// let status = denial_to_status(&step_up, &BearerChallenge::new("orders"));
+/// assert_eq!(status.code(), Code::Unauthenticated);
+/// assert_eq!(
+///     status.metadata().get("www-authenticate").unwrap(),
+///     r#"Bearer realm="orders", error="insufficient_user_authentication", max_age="300""#
+/// );
+/// ```
 pub fn denial_to_status(denial: &Denial, challenge: &BearerChallenge) -> Status {
-    let kind = if denial.required_scope().is_some() { ErrorKind::InsufficientScope } else { ErrorKind::Forbidden };
     let mut metadata = MetadataMap::new();
-    insert_challenge(&mut metadata, challenge.header_value(&AuthError::new(kind), denial.required_scope()));
-    Status::with_metadata(Code::PermissionDenied, denial.public_reason(), metadata)
+    let response = DenialResponse::new().realm(unescape(challenge.realm()));
+    insert_challenge(&mut metadata, response.www_authenticate(denial));
+    Status::with_metadata(denial_code(denial), denial.reason(), metadata)
+}
+
+/// Undoes the quoted-string escaping of [`BearerChallenge::realm`] (`DenialResponse`
+/// escapes again).
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn insert_challenge(metadata: &mut MetadataMap, value: Option<HeaderValue>) {
@@ -172,21 +215,25 @@ mod tests {
     }
 
     #[test]
-    fn denials_are_permission_denied() {
+    fn denials_are_permission_denied_or_step_up() {
         let c = BearerChallenge::new("r");
-        let scope = denial_to_status(&Denial::insufficient_scope("orders:read"), &c);
+        let scope = denial_to_status(&Denial::insufficient_scope("scope", ["orders:read"]), &c);
         assert_eq!(scope.code(), Code::PermissionDenied);
         assert_eq!(scope.message(), "the access token lacks the required scope");
-        assert_eq!(
-            www(&scope),
-            Some(
-                r#"Bearer realm="r", error="insufficient_scope", error_description="the access token lacks the required scope", scope="orders:read""#
-            )
-        );
-        let other = denial_to_status(&Denial::forbidden("the tenant does not match"), &c);
+        assert_eq!(www(&scope), Some(r#"Bearer realm="r", error="insufficient_scope", scope="orders:read""#));
+        let other = denial_to_status(&Denial::forbidden("tenant", "the tenant does not match"), &c);
         assert_eq!(other.code(), Code::PermissionDenied);
         assert_eq!(other.message(), "the tenant does not match");
         assert_eq!(www(&other), Some(r#"Bearer realm="r""#));
+        let step_up = denial_to_status(&Denial::step_up("zero_trust", "again").max_age(60).acr(["mfa", "hwk"]), &c);
+        assert_eq!(step_up.code(), Code::Unauthenticated);
+        assert_eq!(step_up.message(), "again");
+        assert_eq!(
+            www(&step_up),
+            Some(r#"Bearer realm="r", error="insufficient_user_authentication", max_age="60", acr_values="mfa hwk""#)
+        );
+        let quoted = denial_to_status(&Denial::forbidden("t", "no"), &BearerChallenge::new(r#"a"b\c"#));
+        assert_eq!(www(&quoted), Some(r#"Bearer realm="a\"b\\c""#));
     }
 
     #[test]

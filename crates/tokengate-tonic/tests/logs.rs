@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
+use tokengate_policy::Scope;
 use tokengate_tonic::GrpcAuthLayer;
-use tokengate_tonic::methods::{MethodMap, require_scope};
+use tokengate_tonic::methods::MethodMap;
 use tonic::Code;
 
 #[derive(Clone, Default)]
@@ -39,7 +40,7 @@ async fn no_token_text_in_any_log_line() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let store = SwitchStore::default();
-    let methods = MethodMap::new().method("/tokengate.example.v1.Orders/*", require_scope("orders:read")).unwrap();
+    let methods = MethodMap::new().method("/tokengate.example.v1.Orders/*", Scope::all_of(["orders:read"])).unwrap();
     let layer = GrpcAuthLayer::new(verifier(ES256).build().unwrap())
         .methods(methods)
         .revocation(store.clone())

@@ -12,8 +12,8 @@ use tokengate_core::{AuthError, ErrorKind, RevocationCheck, Verified};
 use tokengate_example_proto::orders::orders_client::OrdersClient;
 use tokengate_example_proto::orders::orders_server::{Orders, OrdersServer};
 use tokengate_example_proto::orders::{ListOrdersRequest, ListOrdersResponse, Order, OrderEvent, WatchOrdersRequest};
+use tokengate_policy::Tenant;
 use tokengate_tonic::RequestExt;
-use tokengate_tonic::methods::ClaimEquals;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_stream::Stream;
@@ -54,7 +54,7 @@ impl Orders for TestOrders {
     async fn list_orders(&self, request: Request<ListOrdersRequest>) -> Result<Response<ListOrdersResponse>, Status> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let claims: MyClaims = request.claims()?;
-        request.authorize(&ClaimEquals::new("tenant_id"), request.get_ref().tenant_id.as_str())?;
+        request.authorize(&Tenant::from_value(), &request.get_ref().tenant_id)?;
         let token = request.token()?;
         assert_eq!(token.subject(), Some(claims.sub.as_str()));
         Ok(Response::new(ListOrdersResponse {
