@@ -29,18 +29,26 @@
 //! # }).unwrap();
 //! ```
 
+mod compromise;
 #[cfg(feature = "axum")]
 pub mod dev;
+#[cfg(feature = "axum")]
+mod discovery;
 mod error;
 #[cfg(feature = "axum")]
 mod jwks_endpoint;
 mod mint;
+mod rotation;
 mod signer;
 
+pub use compromise::{CompromiseReport, KidRevocationSink, RevokeFuture};
 #[cfg(feature = "axum")]
 pub use dev::{DevActor, DevIssuer, DevIssuerBuilder, DevTokenRequest, DevTokenResponse};
+#[cfg(feature = "axum")]
+pub use discovery::DiscoveryEndpoint;
 pub use error::IssuerError;
 #[cfg(feature = "axum")]
 pub use jwks_endpoint::{DEFAULT_MAX_AGE, JWKS_PATH, JwksEndpoint};
 pub use mint::{DEFAULT_TTL, RESERVED_CLAIMS, TokenBuilder, TokenMinter, TokenMinterBuilder};
+pub use rotation::{DEFAULT_JWKS_CACHE_LIFETIME, DEFAULT_MAX_TOKEN_LIFETIME, KeyRing, KeyRingBuilder, KeySchedule};
 pub use signer::{LocalSigner, SignFuture, Signer, SignerSet, jwk_thumbprint};

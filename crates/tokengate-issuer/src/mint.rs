@@ -1,7 +1,7 @@
 //! [`TokenMinter`]: compact JWS tokens with `kid`, `typ` and the registered claims.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -182,10 +182,6 @@ impl fmt::Debug for TokenBuilder<'_> {
     }
 }
 
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 fn random_jti() -> Result<String, IssuerError> {
     let mut bytes = [0u8; 16];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| IssuerError::Signing("no randomness for jti".into()))?;
@@ -264,8 +260,8 @@ impl TokenBuilder<'_> {
     }
 
     /// The claims as they will be signed.
-    fn claims_json(&self) -> Result<Map<String, Value>, IssuerError> {
-        let iat = self.issued_at.unwrap_or_else(now);
+    fn claims_json(&self, now: i64) -> Result<Map<String, Value>, IssuerError> {
+        let iat = self.issued_at.unwrap_or(now);
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX);
         if ttl == 0 {
             return Err(IssuerError::InvalidRequest("the token lifetime is zero".into()));
@@ -304,8 +300,10 @@ impl TokenBuilder<'_> {
 
     /// Signs the token with the active signer and returns its compact serialization.
     pub async fn sign(self) -> Result<String, IssuerError> {
-        let claims = self.claims_json()?;
-        let signer = self.minter.signers.active();
+        let now = self.minter.signers.now();
+        let claims = self.claims_json(now)?;
+        let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(i64::MAX);
+        let signer = self.minter.signers.signer_for(now, exp)?;
         let header =
             Header { alg: tokengate_core::algorithm_name(signer.alg()), typ: self.typ.as_deref(), kid: signer.kid() };
         let json = |e: serde_json::Error| IssuerError::InvalidRequest(format!("claims do not serialize: {e}"));
