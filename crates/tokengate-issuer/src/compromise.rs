@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::error::IssuerError;
+use crate::refresh::RefreshTokens;
 use crate::rotation::KeyRing;
 use crate::signer::Signer;
 
@@ -39,6 +40,9 @@ pub struct CompromiseReport {
     pub signing_kid: Option<String>,
     /// The instant until which the `kid` revocation holds.
     pub revoked_until: i64,
+    /// How many refresh-token families with an access token signed by the key were
+    /// revoked.
+    pub revoked_families: usize,
 }
 
 impl KeyRing {
@@ -51,19 +55,23 @@ impl KeyRing {
     ///    through their unknown-kid refresh);
     /// 3. revokes `kid` through `sink`, so every verifier following that store rejects
     ///    its tokens, until one longest token lifetime from now;
-    /// 4. logs a `warn` event (target `tokengate::issuer`) with the kid, whether it
-    ///    signed, the new signing kid and the revocation horizon; never key material.
+    /// 4. revokes, in `refresh` (when given), every refresh-token family one of whose
+    ///    access tokens the key signed;
+    /// 5. logs a `warn` event (target `tokengate::issuer`) with the kid, whether it
+    ///    signed, the new signing kid, the revocation horizon and the number of families
+    ///    revoked; never key material.
     ///
     /// Errors with [`IssuerError::Config`] for a `kid` not in the ring, or when the key
     /// was signing, no other key may sign and no `replacement` is given (nothing is
     /// changed then); with the sink's error when the revocation could not be written
-    /// (the key is already stopped and unpublished then; revoke the kid again once the
-    /// store is back).
+    /// (the key is already stopped and unpublished then: write the kid revocation again
+    /// once the store is back), or [`IssuerError::Store`] when the refresh store failed.
     pub async fn compromised(
         &self,
         kid: &str,
         replacement: Option<Arc<dyn Signer>>,
         sink: &dyn KidRevocationSink,
+        refresh: Option<&RefreshTokens>,
     ) -> Result<CompromiseReport, IssuerError> {
         let now = self.clock().now();
         if !self.kids().iter().any(|k| k == kid) {
@@ -81,6 +89,12 @@ impl KeyRing {
         let revoked_until = now.saturating_add(i64::try_from(self.max_token_lifetime().as_secs()).unwrap_or(i64::MAX));
         let signing_kid = self.signer_entry(now).map(|(signer, _)| signer.kid().to_owned());
         let result = sink.revoke_kid(kid, revoked_until).await;
+        let families = match refresh {
+            Some(refresh) => {
+                refresh.revoke_families_signed_by(kid).await.map_err(|e| IssuerError::Store(e.to_string()))
+            }
+            None => Ok(0),
+        };
         tracing::warn!(
             target: "tokengate::issuer",
             kid,
@@ -88,9 +102,11 @@ impl KeyRing {
             signing_kid = signing_kid.as_deref().unwrap_or("none"),
             revoked_until,
             revoked = result.is_ok(),
+            revoked_families = families.as_ref().map_or(-1, |n| i64::try_from(*n).unwrap_or(i64::MAX)),
             "compromised key stopped, unpublished and revoked"
         );
         result?;
-        Ok(CompromiseReport { kid: kid.to_owned(), was_signing, signing_kid, revoked_until })
+        let revoked_families = families?;
+        Ok(CompromiseReport { kid: kid.to_owned(), was_signing, signing_kid, revoked_until, revoked_families })
     }
 }

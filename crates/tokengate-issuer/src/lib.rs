@@ -38,6 +38,7 @@ mod error;
 #[cfg(feature = "axum")]
 mod jwks_endpoint;
 mod mint;
+mod refresh;
 mod rotation;
 mod signer;
 
@@ -50,5 +51,9 @@ pub use error::IssuerError;
 #[cfg(feature = "axum")]
 pub use jwks_endpoint::{DEFAULT_MAX_AGE, JWKS_PATH, JwksEndpoint};
 pub use mint::{DEFAULT_TTL, RESERVED_CLAIMS, TokenBuilder, TokenMinter, TokenMinterBuilder};
+pub use refresh::{
+    DEFAULT_REFRESH_TTL, MemoryRefreshStore, RefreshError, RefreshGrant, RefreshRecord, RefreshStore, RefreshTokens,
+    StoreFuture, Taken, TokenHash, hash_token,
+};
 pub use rotation::{DEFAULT_JWKS_CACHE_LIFETIME, DEFAULT_MAX_TOKEN_LIFETIME, KeyRing, KeyRingBuilder, KeySchedule};
 pub use signer::{LocalSigner, SignFuture, Signer, SignerSet, jwk_thumbprint};

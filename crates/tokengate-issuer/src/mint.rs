@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use crate::error::IssuerError;
 use crate::signer::SignerSet;
 
-/// The default lifetime of a minted token: 15 minutes.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(15 * 60);
+/// The default lifetime of a minted (access) token: 5 minutes.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// The claims a [`TokenMinter`] sets itself; extra claims may not use these names.
 pub const RESERVED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
@@ -123,7 +123,7 @@ impl TokenMinterBuilder {
         self
     }
 
-    /// The default lifetime (`exp - iat`), 15 minutes unless set.
+    /// The default lifetime (`exp - iat`), 5 minutes unless set.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self

@@ -18,6 +18,7 @@ use tokengate_issuer::{
     DiscoveryEndpoint, IssuerError, JwksEndpoint, KeyRing, KeySchedule, KidRevocationSink, LocalSigner, RevokeFuture,
     Signer, SignerSet, TokenMinter,
 };
+use tokengate_issuer::{MemoryRefreshStore, RefreshError, RefreshGrant, RefreshTokens};
 use tokengate_jwks::{HttpClient, JwksCache, UrlSource};
 use tower::ServiceExt;
 
@@ -244,7 +245,7 @@ struct FailingSink;
 
 impl KidRevocationSink for FailingSink {
     fn revoke_kid<'a>(&'a self, _kid: &'a str, _until: i64) -> RevokeFuture<'a> {
-        Box::pin(std::future::ready(Err(IssuerError::Signing("store down".into()))))
+        Box::pin(std::future::ready(Err(IssuerError::Store("store down".into()))))
     }
 }
 
@@ -289,9 +290,18 @@ async fn a_compromised_key_is_refused_by_a_separate_verifier_within_a_second() {
 
     let old = minter.token().subject("alice").sign().await.unwrap();
     separate.verify(&old).await.unwrap();
+    // Alice's login: a refresh family whose access token k1 signed; Bob's was not.
+    let refresh = RefreshTokens::new(MemoryRefreshStore::new());
+    let alice = refresh.issue(RefreshGrant::new("alice", "web"), clock.now()).await.unwrap();
+    let bob = refresh.issue(RefreshGrant::new("bob", "web"), clock.now()).await.unwrap();
+    let family = refresh.family_of(&alice).await.unwrap().unwrap();
+    refresh.signed_with(&family, "k1").await.unwrap();
 
     let replacement: Arc<dyn Signer> = Arc::new(key("k9"));
-    let report = ring.compromised("k1", Some(replacement), &store).await.unwrap();
+    let report = ring.compromised("k1", Some(replacement), &store, Some(&refresh)).await.unwrap();
+    assert_eq!(report.revoked_families, 1);
+    assert_eq!(refresh.rotate(&alice, clock.now()).await.unwrap_err(), RefreshError::Revoked);
+    refresh.rotate(&bob, clock.now()).await.unwrap();
     assert_eq!(report.kid, "k1");
     assert!(report.was_signing);
     assert_eq!(report.signing_kid.as_deref(), Some("k9"));
@@ -313,7 +323,9 @@ async fn a_compromised_key_is_refused_by_a_separate_verifier_within_a_second() {
     let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(logged.contains("compromised key stopped, unpublished and revoked"), "{logged}");
     assert!(logged.contains("kid=\"k1\"") || logged.contains("kid=k1"), "{logged}");
+    assert!(logged.contains("revoked_families=1"), "{logged}");
     assert!(!logged.contains(&old), "no token in the log");
+    assert!(!logged.contains(&alice), "no refresh token in the log");
     assert!(!logged.contains("\"d\""), "no key material in the log");
 }
 
@@ -322,9 +334,9 @@ async fn compromised_refusals_say_why_and_change_nothing() {
     let clock = FixedClock::new(1_000_000);
     let ring = ring(&clock);
     let store = KidStore::default();
-    let err = ring.compromised("nope", None, &store).await.unwrap_err();
+    let err = ring.compromised("nope", None, &store, None).await.unwrap_err();
     assert_eq!(err.to_string(), "invalid issuer configuration: unknown key \"nope\"");
-    let err = ring.compromised("k1", None, &store).await.unwrap_err();
+    let err = ring.compromised("k1", None, &store, None).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "invalid issuer configuration: key \"k1\" is the only key that can sign: give a replacement"
@@ -334,14 +346,14 @@ async fn compromised_refusals_say_why_and_change_nothing() {
 
     // A pre-published key that does not sign yet: compromised without a replacement.
     ring.rotate(key("k2")).unwrap();
-    let report = ring.compromised("k2", None, &store).await.unwrap();
+    let report = ring.compromised("k2", None, &store, None).await.unwrap();
     assert!(!report.was_signing);
     assert_eq!(report.signing_kid.as_deref(), Some("k1"));
     assert_eq!(ring.published_kids(), ["k1"]);
 
     // The store is down: the key is already stopped, and the error says so.
     ring.rotate(key("k3")).unwrap();
-    let err = ring.compromised("k3", None, &FailingSink).await.unwrap_err();
-    assert_eq!(err.to_string(), "signing failed: store down");
+    let err = ring.compromised("k3", None, &FailingSink, None).await.unwrap_err();
+    assert_eq!(err.to_string(), "store unavailable: store down");
     assert_eq!(ring.published_kids(), ["k1"]);
 }
