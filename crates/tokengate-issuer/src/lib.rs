@@ -35,9 +35,11 @@ pub mod dev;
 #[cfg(feature = "axum")]
 mod discovery;
 mod error;
+mod exchange;
 #[cfg(feature = "axum")]
 mod jwks_endpoint;
 mod mint;
+mod oauth_error;
 mod refresh;
 mod rotation;
 mod signer;
@@ -48,9 +50,13 @@ pub use dev::{DevActor, DevIssuer, DevIssuerBuilder, DevTokenRequest, DevTokenRe
 #[cfg(feature = "axum")]
 pub use discovery::DiscoveryEndpoint;
 pub use error::IssuerError;
+pub use exchange::{
+    ACCESS_TOKEN_TYPE, ExchangeRequest, ExchangeResponse, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, TokenExchange,
+};
 #[cfg(feature = "axum")]
 pub use jwks_endpoint::{DEFAULT_MAX_AGE, JWKS_PATH, JwksEndpoint};
 pub use mint::{DEFAULT_TTL, RESERVED_CLAIMS, TokenBuilder, TokenMinter, TokenMinterBuilder};
+pub use oauth_error::OAuthError;
 pub use refresh::{
     DEFAULT_REFRESH_TTL, MemoryRefreshStore, RefreshError, RefreshGrant, RefreshRecord, RefreshStore, RefreshTokens,
     StoreFuture, Taken, TokenHash, hash_token,
