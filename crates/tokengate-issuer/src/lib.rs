@@ -37,6 +37,8 @@ mod discovery;
 mod error;
 mod exchange;
 #[cfg(feature = "axum")]
+mod introspection_endpoint;
+#[cfg(feature = "axum")]
 mod jwks_endpoint;
 mod mint;
 mod oauth_error;
@@ -53,6 +55,8 @@ pub use error::IssuerError;
 pub use exchange::{
     ACCESS_TOKEN_TYPE, ExchangeRequest, ExchangeResponse, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, TokenExchange,
 };
+#[cfg(feature = "axum")]
+pub use introspection_endpoint::{INTROSPECTION_PATH, IntrospectionEndpoint};
 #[cfg(feature = "axum")]
 pub use jwks_endpoint::{DEFAULT_MAX_AGE, JWKS_PATH, JwksEndpoint};
 pub use mint::{DEFAULT_TTL, RESERVED_CLAIMS, TokenBuilder, TokenMinter, TokenMinterBuilder};
