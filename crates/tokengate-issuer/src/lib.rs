@@ -40,6 +40,8 @@ mod exchange;
 mod introspection_endpoint;
 #[cfg(feature = "axum")]
 mod jwks_endpoint;
+#[cfg(feature = "login")]
+mod login;
 mod mint;
 mod oauth_error;
 mod refresh;
@@ -59,6 +61,8 @@ pub use exchange::{
 pub use introspection_endpoint::{INTROSPECTION_PATH, IntrospectionEndpoint};
 #[cfg(feature = "axum")]
 pub use jwks_endpoint::{DEFAULT_MAX_AGE, JWKS_PATH, JwksEndpoint};
+#[cfg(feature = "login")]
+pub use login::{DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, DemoLogin, DemoUser, LoginError, LoginRateLimiter, Passwords};
 pub use mint::{DEFAULT_TTL, RESERVED_CLAIMS, TokenBuilder, TokenMinter, TokenMinterBuilder};
 pub use oauth_error::OAuthError;
 pub use refresh::{
