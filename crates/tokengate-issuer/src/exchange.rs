@@ -171,7 +171,10 @@ impl TokenExchange {
         self
     }
 
-    /// Handles one request. See the [module docs](self) for the errors.
+    /// Handles one request. Errors: `unsupported_grant_type` for another grant;
+    /// `invalid_request` for a missing or unsupported parameter and for a subject or
+    /// actor token that does not verify; `invalid_target` for an audience not offered;
+    /// `invalid_scope` for more scope than the subject token had (all 400).
     pub async fn exchange(&self, request: &ExchangeRequest) -> Result<ExchangeResponse, OAuthError> {
         if request.grant_type.as_deref() != Some(TOKEN_EXCHANGE_GRANT) {
             return Err(OAuthError::new(400, "unsupported_grant_type", "the grant type is not supported"));

@@ -8,6 +8,12 @@
 //! (on by default), a [`JwksEndpoint`] serving the public keys with `Cache-Control` and
 //! a development-only [`DevIssuer`].
 //!
+//! The rest of the issuing side: a [`KeyRing`] rotating keys on an explicit schedule
+//! with pre-publication and answering a compromised key in one call
+//! ([`KeyRing::compromised`]); [`RefreshTokens`] (hashed, rotated, reuse revokes the
+//! family); RFC 8693 [`TokenExchange`]; an RFC 7662 [`IntrospectionEndpoint`]; and, with
+//! the `login` feature, a [`DemoLogin`] with argon2id hashes and a failed-login limiter.
+//!
 //! ```
 //! use tokengate_core::{Algorithm, KeySet, Verifier};
 //! use tokengate_issuer::{LocalSigner, SignerSet, TokenMinter};

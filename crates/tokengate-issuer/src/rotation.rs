@@ -84,7 +84,9 @@ struct Entry {
 }
 
 /// Signing keys with explicit schedules, shared by clones (the minter, the JWKS
-/// endpoint and the admin side see the same ring). See the [module docs](self).
+/// endpoint and the admin side see the same ring). A key is published at least one
+/// JWKS-cache lifetime before it signs, signs until the next key's `active_from`, and
+/// stays published until every token it signed has expired.
 #[derive(Clone)]
 pub struct KeyRing {
     entries: Arc<RwLock<Vec<Entry>>>,
