@@ -50,9 +50,10 @@ impl KeyRing {
     ///
     /// 1. stops signing with `kid` and drops it from the JWKS at once, whatever its
     ///    schedule said;
-    /// 2. if it was the signing key and no other published key may sign now,
-    ///    `replacement` signs from now on (without pre-publication: verifiers learn it
-    ///    through their unknown-kid refresh);
+    /// 2. if it was the signing key, `replacement` signs from now on (without
+    ///    pre-publication: verifiers learn it through their unknown-kid refresh), and
+    ///    every other key retires one token lifetime from now; without a replacement the
+    ///    previous key that may still sign takes over (refused when there is none);
     /// 3. revokes `kid` through `sink`, so every verifier following that store rejects
     ///    its tokens, until one longest token lifetime from now;
     /// 4. revokes, in `refresh` (when given), every refresh-token family one of whose
@@ -83,7 +84,7 @@ impl KeyRing {
             return Err(IssuerError::Config(format!("key {kid:?} is the only key that can sign: give a replacement")));
         }
         self.remove(kid);
-        if let Some(replacement) = replacement.filter(|_| was_signing && !other_can_sign) {
+        if let Some(replacement) = replacement.filter(|_| was_signing) {
             self.activate_now(replacement)?;
         }
         let revoked_until = now.saturating_add(i64::try_from(self.max_token_lifetime().as_secs()).unwrap_or(i64::MAX));

@@ -357,3 +357,31 @@ async fn compromised_refusals_say_why_and_change_nothing() {
     assert_eq!(err.to_string(), "store unavailable: store down");
     assert_eq!(ring.published_kids(), ["k1"]);
 }
+
+#[tokio::test]
+async fn a_compromised_signing_key_hands_over_to_the_replacement_or_the_previous_key() {
+    let t0 = 1_000_000;
+    let clock = FixedClock::new(t0);
+    let store = KidStore::default();
+
+    // With a replacement: it signs at once; the previous key retires one token lifetime
+    // from now at the latest.
+    let ring = ring(&clock);
+    ring.rotate(key("k2")).unwrap();
+    clock.set(t0 + 300);
+    let replacement: Arc<dyn Signer> = Arc::new(key("k3"));
+    let report = ring.compromised("k2", Some(replacement), &store, None).await.unwrap();
+    assert!(report.was_signing);
+    assert_eq!(report.signing_kid.as_deref(), Some("k3"));
+    assert_eq!(ring.published_kids(), ["k1", "k3"]);
+    assert_eq!(ring.schedule_of("k1").unwrap().retire_after, t0 + 300 + 600);
+
+    // Without one: the previous key, still published, signs again.
+    clock.set(t0);
+    let ring = self::ring(&clock);
+    ring.rotate(key("k2")).unwrap();
+    clock.set(t0 + 300);
+    let report = ring.compromised("k2", None, &store, None).await.unwrap();
+    assert_eq!(report.signing_kid.as_deref(), Some("k1"));
+    assert_eq!(ring.published_kids(), ["k1"]);
+}
