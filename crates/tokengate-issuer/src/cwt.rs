@@ -118,7 +118,7 @@ impl CwtBuilder<'_> {
 
     /// Signs: the tagged CBOR bytes, `61(18([protected, unprotected, payload, signature]))`.
     pub async fn sign(self) -> Result<Vec<u8>, IssuerError> {
-        let signer = self.minter.signers.active();
+        let signer = self.minter.signers.active().ok_or_else(|| IssuerError::Signing("no key may sign now".into()))?;
         let alg = match signer.alg() {
             Algorithm::ES256 => iana::Algorithm::ES256,
             Algorithm::EdDSA => iana::Algorithm::EdDSA,

@@ -303,7 +303,8 @@ impl DevIssuer {
 
     /// The signing algorithm.
     pub fn algorithm(&self) -> Algorithm {
-        self.inner.minter.signers().active().alg()
+        // A dev issuer's set is fixed: its one signer is always active.
+        self.inner.minter.signers().active().map_or(Algorithm::ES256, |s| s.alg())
     }
 
     /// The URL of the JWKS.

@@ -22,6 +22,9 @@ pub enum IssuerError {
     /// An extra claim tried to set a claim the minter owns (`iss`, `aud`, `exp`, ...).
     #[error("the claim {0:?} is set by the minter and cannot be given as an extra claim")]
     ReservedClaim(String),
+    /// A store (revocation, refresh tokens) could not be written.
+    #[error("store unavailable: {0}")]
+    Store(String),
     /// The issuer configuration is not acceptable.
     #[error("invalid issuer configuration: {0}")]
     Config(String),

@@ -47,7 +47,8 @@ impl JwksEndpoint {
     }
 
     /// How long clients may cache the JWKS. Keep it shorter than the time a new key is
-    /// pre-published before it signs.
+    /// pre-published before it signs. For a scheduled [`SignerSet`] the max-age sent is
+    /// also cut short at the next change of the schedule.
     #[must_use]
     pub fn max_age(mut self, max_age: Duration) -> JwksEndpoint {
         self.max_age = max_age;
@@ -60,7 +61,7 @@ impl JwksEndpoint {
             Ok(body) => body,
             Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         };
-        let cache = format!("public, max-age={}", self.max_age.as_secs());
+        let cache = format!("public, max-age={}", self.signers.cache_max_age(self.max_age).as_secs());
         let mut response = Response::new(Body::from(body));
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));

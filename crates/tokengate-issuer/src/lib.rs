@@ -8,6 +8,12 @@
 //! (on by default), a [`JwksEndpoint`] serving the public keys with `Cache-Control` and
 //! a development-only [`DevIssuer`].
 //!
+//! The rest of the issuing side: a [`KeyRing`] rotating keys on an explicit schedule
+//! with pre-publication and answering a compromised key in one call
+//! ([`KeyRing::compromised`]); [`RefreshTokens`] (hashed, rotated, reuse revokes the
+//! family); RFC 8693 [`TokenExchange`]; an RFC 7662 [`IntrospectionEndpoint`]; and, with
+//! the `login` feature, a [`DemoLogin`] with argon2id hashes and a failed-login limiter.
+//!
 //! ```
 //! use tokengate_core::{Algorithm, KeySet, Verifier};
 //! use tokengate_issuer::{LocalSigner, SignerSet, TokenMinter};
@@ -29,24 +35,51 @@
 //! # }).unwrap();
 //! ```
 
+mod compromise;
 #[cfg(feature = "cwt")]
 mod cwt;
 #[cfg(feature = "axum")]
 pub mod dev;
+#[cfg(feature = "axum")]
+mod discovery;
 mod error;
+mod exchange;
+#[cfg(feature = "axum")]
+mod introspection_endpoint;
 #[cfg(feature = "axum")]
 mod jwks_endpoint;
+#[cfg(feature = "login")]
+mod login;
 mod mint;
+mod oauth_error;
+mod refresh;
+mod rotation;
 mod signer;
 
+pub use compromise::{CompromiseReport, KidRevocationSink, RevokeFuture};
 #[cfg(feature = "cwt")]
 pub use cwt::{CWT_TAG, CwtBuilder, CwtMinter};
 #[cfg(all(feature = "cwt", feature = "axum"))]
 pub use cwt::{DEV_CWT_PATH, DevCwtRequest, dev_cwt_router};
 #[cfg(feature = "axum")]
 pub use dev::{DevActor, DevIssuer, DevIssuerBuilder, DevTokenRequest, DevTokenResponse};
+#[cfg(feature = "axum")]
+pub use discovery::DiscoveryEndpoint;
 pub use error::IssuerError;
+pub use exchange::{
+    ACCESS_TOKEN_TYPE, ExchangeRequest, ExchangeResponse, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, TokenExchange,
+};
+#[cfg(feature = "axum")]
+pub use introspection_endpoint::{INTROSPECTION_PATH, IntrospectionEndpoint};
 #[cfg(feature = "axum")]
 pub use jwks_endpoint::{DEFAULT_MAX_AGE, JWKS_PATH, JwksEndpoint};
+#[cfg(feature = "login")]
+pub use login::{DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, DemoLogin, DemoUser, LoginError, LoginRateLimiter, Passwords};
 pub use mint::{DEFAULT_TTL, RESERVED_CLAIMS, TokenBuilder, TokenMinter, TokenMinterBuilder};
+pub use oauth_error::OAuthError;
+pub use refresh::{
+    DEFAULT_REFRESH_TTL, MemoryRefreshStore, RefreshError, RefreshGrant, RefreshRecord, RefreshStore, RefreshTokens,
+    StoreFuture, Taken, TokenHash, hash_token,
+};
+pub use rotation::{DEFAULT_JWKS_CACHE_LIFETIME, DEFAULT_MAX_TOKEN_LIFETIME, KeyRing, KeyRingBuilder, KeySchedule};
 pub use signer::{LocalSigner, SignFuture, Signer, SignerSet, jwk_thumbprint};

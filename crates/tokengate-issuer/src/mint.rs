@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use crate::error::IssuerError;
 use crate::signer::SignerSet;
 
-/// The default lifetime of a minted token: 15 minutes.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(15 * 60);
+/// The default lifetime of a minted (access) token: 5 minutes.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// The claims a [`TokenMinter`] sets itself; extra claims may not use these names.
 pub const RESERVED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
@@ -123,7 +123,7 @@ impl TokenMinterBuilder {
         self
     }
 
-    /// The default lifetime (`exp - iat`), 15 minutes unless set.
+    /// The default lifetime (`exp - iat`), 5 minutes unless set.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self
@@ -264,8 +264,8 @@ impl TokenBuilder<'_> {
     }
 
     /// The claims as they will be signed.
-    fn claims_json(&self) -> Result<Map<String, Value>, IssuerError> {
-        let iat = self.issued_at.unwrap_or_else(now);
+    fn claims_json(&self, now: i64) -> Result<Map<String, Value>, IssuerError> {
+        let iat = self.issued_at.unwrap_or(now);
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX);
         if ttl == 0 {
             return Err(IssuerError::InvalidRequest("the token lifetime is zero".into()));
@@ -304,8 +304,10 @@ impl TokenBuilder<'_> {
 
     /// Signs the token with the active signer and returns its compact serialization.
     pub async fn sign(self) -> Result<String, IssuerError> {
-        let claims = self.claims_json()?;
-        let signer = self.minter.signers.active();
+        let now = self.minter.signers.now();
+        let claims = self.claims_json(now)?;
+        let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(i64::MAX);
+        let signer = self.minter.signers.signer_for(now, exp)?;
         let header =
             Header { alg: tokengate_core::algorithm_name(signer.alg()), typ: self.typ.as_deref(), kid: signer.kid() };
         let json = |e: serde_json::Error| IssuerError::InvalidRequest(format!("claims do not serialize: {e}"));

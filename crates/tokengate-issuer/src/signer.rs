@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsDer;
@@ -21,6 +22,7 @@ use tokengate_core::jwk::{
 };
 
 use crate::error::IssuerError;
+use crate::rotation::KeyRing;
 
 /// The future a [`Signer`] returns: boxed so the trait stays object-safe.
 pub type SignFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, IssuerError>> + Send + 'a>>;
@@ -330,7 +332,8 @@ impl Signer for LocalSigner {
 /// The signers of one issuer: one active signer that signs new tokens, and any number
 /// of published-only signers whose public keys stay in the JWKS (a key being
 /// pre-published before it becomes active, or a retired key whose tokens have not yet
-/// expired). Cheap to clone.
+/// expired). Or, with [`SignerSet::scheduled`], a [`KeyRing`] whose schedule decides
+/// which key signs and which are published. Cheap to clone.
 ///
 /// ```
 /// use tokengate_issuer::{LocalSigner, Signer, SignerSet};
@@ -339,21 +342,36 @@ impl Signer for LocalSigner {
 /// let next = LocalSigner::generate(Algorithm::EdDSA)?;
 /// let set = SignerSet::new(active).publish(next)?;
 /// assert_eq!(set.jwks().keys.len(), 2);
-/// assert_eq!(set.active().alg(), Algorithm::ES256);
+/// assert_eq!(set.active().map(|s| s.alg()), Some(Algorithm::ES256));
 /// # Ok::<(), tokengate_issuer::IssuerError>(())
 /// ```
 #[derive(Clone)]
 pub struct SignerSet {
-    active: Arc<dyn Signer>,
-    published: Arc<[Arc<dyn Signer>]>,
+    keys: Keys,
+}
+
+#[derive(Clone)]
+enum Keys {
+    Fixed { active: Arc<dyn Signer>, published: Arc<[Arc<dyn Signer>]> },
+    Scheduled(KeyRing),
 }
 
 impl fmt::Debug for SignerSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SignerSet")
-            .field("active", &self.active.kid())
-            .field("published", &self.published.iter().map(|s| s.kid()).collect::<Vec<_>>())
-            .finish()
+        match &self.keys {
+            Keys::Fixed { active, published } => f
+                .debug_struct("SignerSet")
+                .field("active", &active.kid())
+                .field("published", &published.iter().map(|s| s.kid()).collect::<Vec<_>>())
+                .finish(),
+            Keys::Scheduled(ring) => f.debug_tuple("SignerSet").field(ring).finish(),
+        }
+    }
+}
+
+impl From<KeyRing> for SignerSet {
+    fn from(ring: KeyRing) -> SignerSet {
+        SignerSet::scheduled(ring)
     }
 }
 
@@ -368,12 +386,27 @@ impl SignerSet {
     /// A signer whose `public_jwk()` is a symmetric (`oct`) key is never published: the
     /// JWKS would hand out the secret. [`SignerSet::jwks`] leaves such keys out.
     pub fn from_shared(active: Arc<dyn Signer>) -> SignerSet {
-        SignerSet { active, published: Arc::from(Vec::new()) }
+        SignerSet { keys: Keys::Fixed { active, published: Arc::from(Vec::new()) } }
+    }
+
+    /// A set driven by a rotation schedule: the signing key and the JWKS follow the
+    /// ring's clock (see [`KeyRing`]).
+    pub fn scheduled(ring: KeyRing) -> SignerSet {
+        SignerSet { keys: Keys::Scheduled(ring) }
+    }
+
+    /// The key ring behind a scheduled set.
+    pub fn key_ring(&self) -> Option<&KeyRing> {
+        match &self.keys {
+            Keys::Scheduled(ring) => Some(ring),
+            Keys::Fixed { .. } => None,
+        }
     }
 
     /// Also publishes `signer`'s public key in the JWKS without signing with it.
     ///
-    /// Errors when its `kid` is already in the set.
+    /// Errors when its `kid` is already in the set, or for a scheduled set (use
+    /// [`KeyRing::schedule`] there).
     pub fn publish(self, signer: impl Signer) -> Result<SignerSet, IssuerError> {
         self.publish_shared(Arc::new(signer))
     }
@@ -381,32 +414,96 @@ impl SignerSet {
     /// Like [`SignerSet::publish`] over a shared signer.
     pub fn publish_shared(self, signer: Arc<dyn Signer>) -> Result<SignerSet, IssuerError> {
         refuse_secret_jwk(signer.as_ref())?;
-        if self.kids().any(|kid| kid == signer.kid()) {
+        if self.kids().iter().any(|kid| kid == signer.kid()) {
             return Err(IssuerError::Config(format!("duplicate kid {:?}", signer.kid())));
         }
-        let mut published = self.published.to_vec();
-        published.push(signer);
-        Ok(SignerSet { active: self.active, published: published.into() })
+        match self.keys {
+            Keys::Fixed { active, published } => {
+                let mut published = published.to_vec();
+                published.push(signer);
+                Ok(SignerSet { keys: Keys::Fixed { active, published: published.into() } })
+            }
+            Keys::Scheduled(_) => {
+                Err(IssuerError::Config("a scheduled signer set publishes keys through its KeyRing".into()))
+            }
+        }
     }
 
-    /// The signer new tokens are signed with.
-    pub fn active(&self) -> &Arc<dyn Signer> {
-        &self.active
+    /// The signer new tokens are signed with now; `None` when a scheduled set has no key
+    /// that may sign.
+    pub fn active(&self) -> Option<Arc<dyn Signer>> {
+        match &self.keys {
+            Keys::Fixed { active, .. } => Some(Arc::clone(active)),
+            Keys::Scheduled(ring) => ring.signer(),
+        }
     }
 
-    /// The key ids of every signer, the active one first.
-    pub fn kids(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.active.kid()).chain(self.published.iter().map(|s| s.kid()))
+    /// The signer for a token issued at `now` that expires at `exp`. A scheduled key
+    /// never signs a token that outlives its publication.
+    pub(crate) fn signer_for(&self, now: i64, exp: i64) -> Result<Arc<dyn Signer>, IssuerError> {
+        match &self.keys {
+            Keys::Fixed { active, .. } => Ok(Arc::clone(active)),
+            Keys::Scheduled(ring) => {
+                let (signer, schedule) =
+                    ring.signer_entry(now).ok_or_else(|| IssuerError::Signing("no key may sign now".into()))?;
+                if exp > schedule.retire_after {
+                    return Err(IssuerError::InvalidRequest(format!(
+                        "the token would expire at {exp}, after its key {:?} retires at {}",
+                        signer.kid(),
+                        schedule.retire_after
+                    )));
+                }
+                Ok(signer)
+            }
+        }
     }
 
-    /// The public JWKS: the active key first, then the published-only keys.
+    /// The current time of the set: the ring's clock for a scheduled set, else the
+    /// system clock.
+    pub fn now(&self) -> i64 {
+        match &self.keys {
+            Keys::Fixed { .. } => tokengate_core::Clock::now(&tokengate_core::SystemClock),
+            Keys::Scheduled(ring) => ring.clock().now(),
+        }
+    }
+
+    /// The key ids of every signer (for a fixed set, the active one first).
+    pub fn kids(&self) -> Vec<String> {
+        match &self.keys {
+            Keys::Fixed { active, published } => {
+                std::iter::once(active).chain(published.iter()).map(|s| s.kid().to_owned()).collect()
+            }
+            Keys::Scheduled(ring) => ring.kids(),
+        }
+    }
+
+    /// The public JWKS now: for a fixed set the active key first, then the
+    /// published-only keys; for a scheduled set the keys its schedule publishes now.
     pub fn jwks(&self) -> JwkSet {
-        let keys = std::iter::once(&self.active)
-            .chain(self.published.iter())
-            .map(|s| s.public_jwk())
-            .filter(|jwk| !is_secret(jwk))
-            .collect();
-        JwkSet { keys }
+        match &self.keys {
+            Keys::Fixed { active, published } => {
+                let keys = std::iter::once(active)
+                    .chain(published.iter())
+                    .map(|s| s.public_jwk())
+                    .filter(|jwk| !is_secret(jwk))
+                    .collect();
+                JwkSet { keys }
+            }
+            Keys::Scheduled(ring) => {
+                let mut set = ring.jwks();
+                set.keys.retain(|jwk| !is_secret(jwk));
+                set
+            }
+        }
+    }
+
+    /// How long a client may cache the JWKS served now, at most `cap`: for a scheduled
+    /// set, cut short at the next change of the schedule.
+    pub fn cache_max_age(&self, cap: Duration) -> Duration {
+        match &self.keys {
+            Keys::Fixed { .. } => cap,
+            Keys::Scheduled(ring) => ring.cache_max_age().min(cap),
+        }
     }
 }
 
@@ -416,7 +513,7 @@ fn is_secret(jwk: &Jwk) -> bool {
 }
 
 /// Refuses to publish a signer whose public JWK would reveal a secret.
-fn refuse_secret_jwk(signer: &dyn Signer) -> Result<(), IssuerError> {
+pub(crate) fn refuse_secret_jwk(signer: &dyn Signer) -> Result<(), IssuerError> {
     if is_secret(&signer.public_jwk()) {
         return Err(IssuerError::Config(format!(
             "signer {:?} has a symmetric key; it cannot be published",

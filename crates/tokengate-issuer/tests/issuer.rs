@@ -295,7 +295,7 @@ async fn a_signer_set_publishes_every_key_and_signs_with_the_active_one() {
     let active = LocalSigner::generate(Algorithm::ES256).unwrap().with_kid("new");
     let retired = LocalSigner::generate(Algorithm::RS256).unwrap().with_kid("old");
     let set = SignerSet::new(active).publish(retired).unwrap();
-    assert_eq!(set.kids().collect::<Vec<_>>(), ["new", "old"]);
+    assert_eq!(set.kids(), ["new", "old"]);
     let duplicate = LocalSigner::generate(Algorithm::EdDSA).unwrap().with_kid("old");
     assert!(matches!(set.clone().publish(duplicate), Err(IssuerError::Config(_))));
 
