@@ -71,6 +71,7 @@ pub mod authenticator;
 #[cfg(feature = "cache")]
 pub mod cache;
 pub mod metadata;
+pub mod metrics;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
 pub mod response;
