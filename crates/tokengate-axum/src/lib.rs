@@ -66,6 +66,8 @@
 //! ```
 
 mod claims;
+#[cfg(feature = "health")]
+pub mod health;
 #[cfg(feature = "rate-limit")]
 mod client_key;
 mod rejection;

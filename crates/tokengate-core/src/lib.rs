@@ -37,6 +37,7 @@ mod jws;
 mod key;
 mod key_set;
 pub mod manual;
+pub mod readiness;
 pub mod redact;
 mod verified;
 mod verifier;

@@ -51,6 +51,8 @@ mod error;
 mod fetch;
 mod health;
 mod issuers;
+pub mod metrics;
+mod readiness;
 mod refresh;
 mod source;
 
