@@ -30,6 +30,11 @@ pub use tokengate_tower as tower;
 #[cfg(feature = "axum")]
 pub use tokengate_axum as axum;
 
+/// Per-route policies: scope, roles, tenant, region, delegation, zero trust, and/or/not,
+/// `PolicyLayer` (`tokengate-policy`).
+#[cfg(feature = "policy")]
+pub use tokengate_policy as policy;
+
 /// Signers, token minting, a JWKS endpoint and the dev-only issuer (`tokengate-issuer`).
 #[cfg(feature = "issuer")]
 pub use tokengate_issuer as issuer;

@@ -32,7 +32,7 @@ use http::{HeaderValue, StatusCode};
 use tokengate_core::readiness::{Readiness, ReadinessChecks};
 
 /// A router serving `/healthz` and `/readyz` for `checks` (see the [module docs](self)).
-pub fn router<S>(checks: ReadinessChecks) -> Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(checks: ReadinessChecks) -> Router<S> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz).with_state(checks))
 }
 

@@ -66,10 +66,10 @@
 //! ```
 
 mod claims;
-#[cfg(feature = "health")]
-pub mod health;
 #[cfg(feature = "rate-limit")]
 mod client_key;
+#[cfg(feature = "health")]
+pub mod health;
 mod rejection;
 mod token;
 

@@ -49,9 +49,8 @@ async fn get(app: &Router, uri: &str) -> (StatusCode, serde_json::Value) {
 async fn readiness_follows_the_keys_and_the_mirror() {
     let keys = Deferred::new("keys");
     let fresh = Arc::new(AtomicBool::new(true));
-    let app = tokengate_axum::health::router(
-        ReadinessChecks::new().check(keys.clone()).check(Mirror(Arc::clone(&fresh))),
-    );
+    let app =
+        tokengate_axum::health::router(ReadinessChecks::new().check(keys.clone()).check(Mirror(Arc::clone(&fresh))));
 
     // Before the first key set: not ready, and the body says what.
     let (status, body) = get(&app, "/readyz").await;
@@ -103,5 +102,8 @@ async fn readiness_follows_the_keys_and_the_mirror() {
     let (status, body) = get(&app, "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["checks"][0]["ready"], true);
-    assert_eq!(body["checks"][1], serde_json::json!({"name": "revocation mirror", "ready": false, "reason": "mirror is stale"}));
+    assert_eq!(
+        body["checks"][1],
+        serde_json::json!({"name": "revocation mirror", "ready": false, "reason": "mirror is stale"})
+    );
 }

@@ -393,6 +393,16 @@ pub(crate) fn describe_error(err: &serde_json::Error) -> String {
     format!("{what} (line {}, column {})", err.line(), err.column())
 }
 
+/// What [`check_strict`] found, in words for the operator reading a key-set error (not
+/// the client-facing message of the error's kind, which speaks of access tokens).
+pub(crate) fn strict_problem(error: &AuthError) -> &'static str {
+    match error.kind() {
+        ErrorKind::DuplicateMember => "duplicate member name",
+        ErrorKind::NestingTooDeep => "nesting too deep",
+        _ => "not valid JSON",
+    }
+}
+
 /// Checks that `bytes` is one JSON value with no duplicate member names and bounded
 /// nesting. Used for JSON that is not otherwise read member by member.
 pub fn check_strict(bytes: &[u8]) -> Result<(), AuthError> {

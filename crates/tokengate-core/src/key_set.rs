@@ -144,7 +144,8 @@ impl KeySet {
         struct Doc {
             keys: Vec<serde_json::Value>,
         }
-        crate::json::check_strict(json).map_err(|e| ConfigError::InvalidKey(format!("JWKS: {e}")))?;
+        crate::json::check_strict(json)
+            .map_err(|e| ConfigError::InvalidKey(format!("JWKS: {}", crate::json::strict_problem(&e))))?;
         let doc: Doc = serde_json::from_slice(json)
             .map_err(|e| ConfigError::InvalidKey(format!("JWKS: {}", crate::json::describe_error(&e))))?;
         let mut keys = Vec::with_capacity(doc.keys.len());

@@ -29,6 +29,7 @@
 mod backend;
 mod claims;
 mod clock;
+mod denial;
 mod der;
 mod error;
 mod hooks;
@@ -45,6 +46,7 @@ mod verifier;
 pub use backend::CRYPTO_BACKEND;
 pub use claims::RegisteredClaims;
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use denial::{Denial, DenialKind};
 pub use error::{AuthError, ConfigError, ErrorKind};
 pub use hooks::{RemoteVerifier, RevocationCheck, VerifyFuture};
 pub use json::{MAX_DEPTH, MAX_NUMERIC_DATE, check_strict};

@@ -36,6 +36,10 @@ pub const MAX_DEV_TTL_SECS: u64 = 86_400;
 /// The largest request body `POST /dev/token` reads.
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
 const MAX_FIELD_LEN: usize = 1024;
+/// The most roles a dev token request may ask for.
+pub const MAX_ROLES: usize = 32;
+/// The deepest `act` chain a dev token request may ask for.
+pub const MAX_ACT_DEPTH: usize = 8;
 
 /// The JSON body of `POST /dev/token`. Unknown fields are refused.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +59,62 @@ pub struct DevTokenRequest {
     /// The lifetime in seconds, `1..=86400` (default 3600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_secs: Option<u64>,
+    /// When the user authenticated (`auth_time`, seconds since the epoch); not in the
+    /// future (one minute of skew allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// The authentication context class (`acr`), e.g. `"mfa"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// Roles (`roles`, an array of strings; at most [`MAX_ROLES`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// The actor chain (`act`, RFC 8693): who acts for the subject, nested at most
+    /// [`MAX_ACT_DEPTH`] deep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<DevActor>,
+}
+
+/// One link of a dev token's `act` chain. Unknown fields are refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevActor {
+    /// The actor (`sub`); required, non-empty.
+    pub sub: String,
+    /// The actor's issuer (`iss`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// The actor before this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<DevActor>>,
+}
+
+impl DevActor {
+    /// An actor `sub` acting directly (no prior actor).
+    pub fn new(sub: impl Into<String>) -> DevActor {
+        DevActor { sub: sub.into(), ..DevActor::default() }
+    }
+
+    /// This actor, acting for `prior` (which becomes the nested `act`).
+    pub fn for_actor(mut self, prior: DevActor) -> DevActor {
+        self.act = Some(Box::new(prior));
+        self
+    }
+
+    fn check(&self, depth: usize) -> Result<(), IssuerError> {
+        if depth > MAX_ACT_DEPTH {
+            return Err(IssuerError::InvalidRequest(format!("act is nested deeper than {MAX_ACT_DEPTH}")));
+        }
+        if self.sub.is_empty() {
+            return Err(IssuerError::InvalidRequest("act.sub is required".into()));
+        }
+        check_field("act.sub", Some(&self.sub))?;
+        check_field("act.iss", self.iss.as_ref())?;
+        match &self.act {
+            Some(prior) => prior.check(depth + 1),
+            None => Ok(()),
+        }
+    }
 }
 
 impl DevTokenRequest {
@@ -279,6 +339,28 @@ impl DevIssuer {
         if request.scope.as_ref().is_some_and(|s| s.len() > MAX_FIELD_LEN) {
             return Err(IssuerError::InvalidRequest("scope is too long".into()));
         }
+        check_field("acr", request.acr.as_ref())?;
+        if let Some(roles) = &request.roles {
+            if roles.len() > MAX_ROLES {
+                return Err(IssuerError::InvalidRequest(format!("at most {MAX_ROLES} roles")));
+            }
+            for role in roles {
+                check_field("a role", Some(role))?;
+            }
+        }
+        if let Some(auth_time) = request.auth_time {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            if auth_time < 0 || auth_time > now.saturating_add(60) {
+                return Err(IssuerError::InvalidRequest(
+                    "auth_time must be a past time in seconds since the epoch".into(),
+                ));
+            }
+        }
+        if let Some(act) = &request.act {
+            act.check(1)?;
+        }
         let ttl = request.ttl_secs.unwrap_or(self.inner.default_ttl);
         if !(1..=MAX_DEV_TTL_SECS).contains(&ttl) {
             return Err(IssuerError::InvalidRequest(format!("ttl_secs must be within 1..={MAX_DEV_TTL_SECS}")));
@@ -293,8 +375,51 @@ impl DevIssuer {
         if let Some(region) = &request.region {
             token = token.claim("region", region.clone())?;
         }
+        if let Some(auth_time) = request.auth_time {
+            token = token.claim("auth_time", auth_time)?;
+        }
+        if let Some(acr) = &request.acr {
+            token = token.claim("acr", acr.clone())?;
+        }
+        if let Some(roles) = &request.roles {
+            token = token.claim("roles", roles.clone())?;
+        }
+        if let Some(act) = &request.act {
+            let act = serde_json::to_value(act).map_err(|_| IssuerError::InvalidRequest("act".into()))?;
+            token = token.claim("act", act)?;
+        }
         let access_token = token.sign().await?;
         Ok(DevTokenResponse { access_token, token_type: "Bearer".into(), expires_in: ttl })
+    }
+
+    /// The path of the issuer URL (`/issuers/acme` for `http://127.0.0.1:3001/issuers/acme`),
+    /// empty when the issuer is a bare origin.
+    pub fn path(&self) -> &str {
+        let issuer = self.inner.issuer.as_str();
+        let after_scheme = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+        after_scheme.find('/').and_then(|i| after_scheme.get(i..)).unwrap_or("")
+    }
+
+    /// [`DevIssuer::router`] nested under the issuer URL's [path](DevIssuer::path), so
+    /// several dev issuers (one per tenant, say) share one server: an issuer
+    /// `http://127.0.0.1:3001/issuers/acme` answers
+    /// `GET /issuers/acme/.well-known/openid-configuration`, its JWKS and
+    /// `POST /issuers/acme/dev/token`.
+    ///
+    /// ```
+    /// use tokengate_issuer::DevIssuer;
+    /// let acme = DevIssuer::new("http://127.0.0.1:3001/issuers/acme")?;
+    /// let globex = DevIssuer::new("http://127.0.0.1:3001/issuers/globex")?;
+    /// assert_eq!(acme.path(), "/issuers/acme");
+    /// assert_eq!(acme.jwks_uri(), "http://127.0.0.1:3001/issuers/acme/.well-known/jwks.json");
+    /// let app: axum::Router = acme.mounted_router().merge(globex.mounted_router());
+    /// # Ok::<(), tokengate_issuer::IssuerError>(())
+    /// ```
+    pub fn mounted_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        match self.path() {
+            "" | "/" => self.router(),
+            path => Router::new().nest(path, self.router()),
+        }
     }
 
     /// The router: `GET /.well-known/jwks.json`, `GET /.well-known/openid-configuration`
@@ -346,7 +471,8 @@ async fn token_endpoint(dev: DevIssuer, body: Bytes) -> Response {
         Ok(request) => request,
         Err(_) => {
             return bad_request(
-                "expected a JSON object {sub, scope?, tenant_id?, region?, ttl_secs?} with no other fields",
+                "expected a JSON object {sub, scope?, tenant_id?, region?, ttl_secs?, auth_time?, acr?, roles?, act?} \
+                 with no other fields",
             );
         }
     };

@@ -38,7 +38,7 @@ mod mint;
 mod signer;
 
 #[cfg(feature = "axum")]
-pub use dev::{DevIssuer, DevIssuerBuilder, DevTokenRequest, DevTokenResponse};
+pub use dev::{DevActor, DevIssuer, DevIssuerBuilder, DevTokenRequest, DevTokenResponse};
 pub use error::IssuerError;
 #[cfg(feature = "axum")]
 pub use jwks_endpoint::{DEFAULT_MAX_AGE, JWKS_PATH, JwksEndpoint};

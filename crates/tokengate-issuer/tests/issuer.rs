@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokengate_core::{Algorithm, ErrorKind, Key, KeySet, Verifier};
 use tokengate_issuer::{
-    DevIssuer, DevTokenRequest, DevTokenResponse, IssuerError, JwksEndpoint, LocalSigner, SignFuture, Signer,
+    DevActor, DevIssuer, DevTokenRequest, DevTokenResponse, IssuerError, JwksEndpoint, LocalSigner, SignFuture, Signer,
     SignerSet, TokenMinter, jwk_thumbprint,
 };
 use tower::ServiceExt;
@@ -455,4 +455,106 @@ async fn the_dev_issuer_mint_validates_like_the_endpoint() {
     assert!(DevIssuer::new("ftp://nope").is_err());
     assert!(DevIssuer::builder("http://x").default_ttl_secs(0).build().is_err());
     assert!(DevIssuer::builder("http://x").audience("").build().is_err());
+}
+
+#[tokio::test]
+async fn a_dev_issuer_mounts_under_its_issuer_path() {
+    let acme = DevIssuer::builder("http://127.0.0.1:9/issuers/acme").audience(AUD).build().unwrap();
+    let globex = DevIssuer::builder("http://127.0.0.1:9/issuers/globex").audience(AUD).build().unwrap();
+    assert_eq!(acme.path(), "/issuers/acme");
+    assert_eq!(dev().path(), "");
+    let app: axum::Router = acme.mounted_router().merge(globex.mounted_router());
+
+    let get = |path: &'static str| Request::get(path).body(Body::empty()).unwrap();
+    let doc =
+        body_json(app.clone().oneshot(get("/issuers/acme/.well-known/openid-configuration")).await.unwrap()).await;
+    assert_eq!(doc["issuer"], "http://127.0.0.1:9/issuers/acme");
+    assert_eq!(doc["jwks_uri"], "http://127.0.0.1:9/issuers/acme/.well-known/jwks.json");
+    assert_eq!(doc["token_endpoint"], "http://127.0.0.1:9/issuers/acme/dev/token");
+    let response = app.clone().oneshot(get("/issuers/globex/.well-known/jwks.json")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let jwks = response.into_body().collect().await.unwrap().to_bytes();
+    let (globex_keys, _) = KeySet::from_jwks_json(&jwks).unwrap();
+    assert_eq!(app.clone().oneshot(get("/.well-known/jwks.json")).await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // Each issuer mints with its own key and its own `iss`.
+    let request = Request::post("/issuers/globex/dev/token").body(Body::from(r#"{"sub":"g"}"#)).unwrap();
+    let body: DevTokenResponse = serde_json::from_value(body_json(app.oneshot(request).await.unwrap()).await).unwrap();
+    let verifier = |keys: KeySet, iss: &str| {
+        Verifier::builder(keys).issuer(iss).audience(AUD).algorithms([Algorithm::ES256]).build().unwrap()
+    };
+    let verified = verifier(globex_keys, globex.issuer()).verify(&body.access_token).unwrap();
+    assert_eq!(verified.issuer(), Some("http://127.0.0.1:9/issuers/globex"));
+    let (acme_keys, _) = KeySet::from_jwks_json(&serde_json::to_vec(&acme.minter().signers().jwks()).unwrap()).unwrap();
+    assert!(verifier(acme_keys, globex.issuer()).verify(&body.access_token).is_err());
+}
+
+#[tokio::test]
+async fn the_dev_token_endpoint_takes_auth_time_acr_roles_and_act() {
+    let dev = dev();
+    let app: axum::Router = dev.router();
+    let auth_time = now() - 100;
+    let body = json!({
+        "sub": "alice", "auth_time": auth_time, "acr": "mfa", "roles": ["admin", "billing"], "region": "eu-west-1",
+        "act": {"sub": "reporting-service", "iss": "https://a.example", "act": {"sub": "gateway"}},
+    });
+    let response = post_token(&app, &body.to_string()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let token: DevTokenResponse = serde_json::from_value(body_json(response).await).unwrap();
+    let claims = decode_segment(&token.access_token, 1);
+    assert_eq!(claims["auth_time"], auth_time);
+    assert_eq!(claims["acr"], "mfa");
+    assert_eq!(claims["roles"], json!(["admin", "billing"]));
+    assert_eq!(claims["region"], "eu-west-1");
+    assert_eq!(
+        claims["act"],
+        json!({"sub": "reporting-service", "iss": "https://a.example", "act": {"sub": "gateway"}})
+    );
+
+    // The typed request builds the same chain.
+    let act = DevActor::new("reporting-service").for_actor(DevActor::new("gateway"));
+    let minted = dev.mint(&DevTokenRequest { act: Some(act), ..DevTokenRequest::new("bob") }).await.unwrap();
+    assert_eq!(
+        decode_segment(&minted.access_token, 1)["act"],
+        json!({"sub": "reporting-service", "act": {"sub": "gateway"}})
+    );
+}
+
+#[tokio::test]
+async fn bad_new_dev_token_fields_are_400() {
+    let app: axum::Router = dev().router();
+    let future = now() + 3600;
+    let nine_deep = (0..9).fold(json!({"sub": "x"}), |inner, _| json!({"sub": "x", "act": inner}));
+    for (body, description) in [
+        (json!({"sub": "a", "auth_time": "yesterday"}), None),
+        (json!({"sub": "a", "auth_time": -1}), Some("auth_time must be a past time in seconds since the epoch")),
+        (json!({"sub": "a", "auth_time": future}), Some("auth_time must be a past time in seconds since the epoch")),
+        (json!({"sub": "a", "auth_time": 1.5}), None),
+        (json!({"sub": "a", "acr": ""}), Some("acr is empty")),
+        (json!({"sub": "a", "acr": ["mfa"]}), None),
+        (json!({"sub": "a", "roles": "admin"}), None),
+        (json!({"sub": "a", "roles": [""]}), Some("a role is empty")),
+        (json!({"sub": "a", "roles": [1]}), None),
+        (json!({"sub": "a", "roles": vec!["r"; 33]}), Some("at most 32 roles")),
+        (json!({"sub": "a", "act": "svc"}), None),
+        (json!({"sub": "a", "act": {}}), None),
+        (json!({"sub": "a", "act": {"sub": ""}}), Some("act.sub is required")),
+        (json!({"sub": "a", "act": {"sub": "s", "iss": ""}}), Some("act.iss is empty")),
+        (json!({"sub": "a", "act": {"sub": "s", "extra": 1}}), None),
+        (json!({"sub": "a", "act": nine_deep}), Some("act is nested deeper than 8")),
+    ] {
+        let response = post_token(&app, &body.to_string()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "body {body}");
+        let error = body_json(response).await;
+        assert_eq!(error["error"], "invalid_request", "body {body}");
+        if let Some(description) = description {
+            assert_eq!(error["error_description"], description, "body {body}");
+        } else {
+            assert!(error["error_description"].as_str().unwrap().starts_with("expected a JSON object"), "body {body}");
+        }
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }

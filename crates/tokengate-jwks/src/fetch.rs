@@ -1,5 +1,6 @@
 //! [`HttpClient`]: the one HTTP client of the JWKS and discovery sources, with its limits.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -34,12 +35,25 @@ const MAX_REDIRECTS: usize = 3;
 /// let client = HttpClient::new()?.timeout(Duration::from_secs(2)).max_body(64 * 1024);
 /// # Ok::<(), tokengate_jwks::JwksError>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the limits only, never the wrapped client: a client of your own may
+/// carry default headers (an API key) that must not reach a log line.
+#[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
     timeout: Duration,
     max_body: usize,
     insecure_http: bool,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("timeout", &self.timeout)
+            .field("max_body", &self.max_body)
+            .field("insecure_http", &self.insecure_http)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A fetched document and its caching hint.
@@ -49,7 +63,8 @@ pub(crate) struct Document {
     pub(crate) max_age: Option<Duration>,
 }
 
-fn same_origin(a: &Url, b: &Url) -> bool {
+/// Whether two URLs have the same scheme, host and port.
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
 }
 

@@ -1,8 +1,13 @@
 //! [`Health`]: the state of one cache, readable as a struct and usable as a readiness check.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
+use tokio::time::Instant;
+
 use crate::JwksError;
+use crate::cache::Shared;
+use crate::sync::lock;
 
 /// A snapshot of a [`crate::JwksCache`]'s state.
 ///
@@ -53,5 +58,71 @@ impl Health {
     /// Whether the cache can verify tokens: it has keys and they are not past `max_stale`.
     pub fn is_ready(&self) -> bool {
         !self.unavailable && self.key_count > 0
+    }
+}
+
+/// What the refresh task records for [`Health`].
+#[derive(Debug)]
+pub(crate) struct HealthState {
+    pub(crate) last_success: Option<SystemTime>,
+    pub(crate) last_success_at: Instant,
+    pub(crate) last_failure: Option<SystemTime>,
+    pub(crate) last_error: Option<JwksError>,
+    pub(crate) consecutive_failures: u32,
+    /// When the unknown-kid rate was last measured, the total then, and the rate.
+    rate_sample: (Instant, u64, f64),
+}
+
+impl HealthState {
+    /// The state after the first, successful fetch at `now`.
+    pub(crate) fn new(now: Instant) -> HealthState {
+        HealthState {
+            last_success: Some(SystemTime::now()),
+            last_success_at: now,
+            last_failure: None,
+            last_error: None,
+            consecutive_failures: 0,
+            rate_sample: (now, 0, 0.0),
+        }
+    }
+}
+
+impl Shared {
+    /// The cache's health (see [`crate::JwksCache::health`]).
+    pub(crate) fn health(&self) -> Health {
+        let shared = self;
+        let current = shared.current.load();
+        let total = shared.unknown_kids.load(Ordering::Relaxed);
+        let now = Instant::now();
+        let unavailable = current.unavailable || shared.past_max_stale(now);
+        let mut state = lock(&shared.health);
+        let (at, count, rate) = state.rate_sample;
+        let elapsed = now.saturating_duration_since(at);
+        let rate = if elapsed >= Duration::from_secs(1) {
+            #[allow(clippy::cast_precision_loss)]
+            let fresh = total.saturating_sub(count) as f64 / elapsed.as_secs_f64();
+            state.rate_sample = (now, total, fresh);
+            fresh
+        } else {
+            rate
+        };
+        let key_set_age = now.saturating_duration_since(state.last_success_at);
+        let serving_stale = state.consecutive_failures > 0 && !unavailable;
+        crate::metrics::state(&shared.name, key_set_age, serving_stale);
+        Health {
+            source: shared.name.clone(),
+            issuer: shared.issuer.as_deref().map(str::to_owned),
+            key_count: current.keys.len(),
+            generation: current.keys.generation(),
+            key_set_age,
+            last_success: state.last_success,
+            last_failure: state.last_failure,
+            last_error: state.last_error.clone(),
+            consecutive_failures: state.consecutive_failures,
+            serving_stale,
+            unavailable,
+            unknown_kid_total: total,
+            unknown_kid_rate: rate,
+        }
     }
 }

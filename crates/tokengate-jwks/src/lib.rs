@@ -14,12 +14,15 @@
 //!   then verifications fail with `KeysUnavailable`. [`JwksCache::deny_kid`] drops a
 //!   compromised key at once; [`JwksCache::health`] feeds a readiness probe.
 //! - [`Issuers`]: many issuers, each with its own cache and keys bound to it, in a static
-//!   map or created on demand for trusted issuers (loads bounded in number and rate).
+//!   map or created on demand for trusted issuers (an [`IssuerRegistry`] sees only
+//!   canonical issuer URLs, [`IssuerUrl`]; loads of new issuers bounded in number and
+//!   rate, issuers that loaded before exempt; [`Issuers::deny_kid`] survives reloads).
 //! - [`HttpClient`]: the one HTTP client of the URL and discovery sources: 5 s timeout,
 //!   512 KiB body cap, no redirect to another host, `https` only except to loopback.
-//!   URLs from token headers (`jku`, `x5u`) are never fetched; URLs are shown in logs,
-//!   errors and health without credentials or query. Symmetric (`oct`) keys of a key set
-//!   fetched over HTTP are skipped.
+//!   A `jwks_uri` learned by discovery must be `https` (plain http only on the origin of
+//!   a plain-http issuer). URLs from token headers (`jku`, `x5u`) are never fetched;
+//!   URLs are shown in logs, errors and health without credentials or query. Symmetric
+//!   (`oct`) keys of a key set fetched over HTTP are skipped.
 //!
 //! ```
 //! use tokengate_core::{Algorithm, Key, KeySet, Verifier};
@@ -51,10 +54,13 @@ mod error;
 mod fetch;
 mod health;
 mod issuers;
+mod log;
 pub mod metrics;
 mod readiness;
 mod refresh;
+mod retry;
 mod source;
+mod sync;
 
 pub use cache::{
     DEFAULT_COOLDOWN, DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_REFRESH_INTERVAL, DEFAULT_MAX_STALE,
@@ -69,30 +75,9 @@ pub use health::Health;
 pub use issuers::DiscoveryRegistry;
 pub use issuers::{
     DEFAULT_FAILURE_COOLDOWN, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_ISSUERS, DEFAULT_MAX_PENDING_LOADS,
-    DEFAULT_NEW_ISSUER_INTERVAL, DEFAULT_NEW_ISSUER_LOADS, DynamicIssuersBuilder, IssuerRegistry, Issuers,
+    DEFAULT_NEW_ISSUER_INTERVAL, DEFAULT_NEW_ISSUER_LOADS, DynamicIssuersBuilder, IssuerRegistry, IssuerUrl,
+    IssuerUrlError, Issuers,
 };
 pub use source::{DEFAULT_PEM_POLL_INTERVAL, EnvSource, FetchFuture, Fetched, KeySource, PemSource};
 #[cfg(feature = "http")]
 pub use source::{DISCOVERY_TTL, DiscoverySource, UrlSource};
-
-/// The longest value given to a text field of a log event that comes from a token
-/// (an unverified `iss` or `kid`): longer values are cut.
-const MAX_LOGGED_LEN: usize = 128;
-
-/// An unverified value, shortened for a log event. Log it with `?` (Debug), never with
-/// `%` (Display): Debug escapes control characters, so a token cannot forge log lines.
-pub(crate) fn for_log(value: &str) -> &str {
-    cut(value, MAX_LOGGED_LEN)
-}
-
-/// `value`, cut to at most `max` bytes (at a character boundary).
-pub(crate) fn cut(value: &str, max: usize) -> &str {
-    if value.len() <= max {
-        return value;
-    }
-    let mut end = max;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    value.get(..end).unwrap_or_default()
-}

@@ -1,14 +1,24 @@
 //! The background refresh task: the only place a cache fetches from its source.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::sync::{Arc, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::cache::{Config, Outcome, Shared, after, fetch_from, stale_deadline};
+use crate::JwksError;
+use crate::cache::Shared;
+use crate::cache::config::{Config, after};
+use crate::cache::single_flight::Outcome;
+use crate::cache::stale::stale_deadline;
+use crate::retry::{backoff, jitter, spread};
+use crate::source::{Fetched, KeySource};
+use crate::sync::lock;
+
+/// Fetches from a source within a time limit.
+pub(crate) async fn fetch_from(source: &dyn KeySource, limit: Duration) -> Result<Fetched, JwksError> {
+    tokio::time::timeout(limit, source.fetch()).await.unwrap_or(Err(JwksError::Timeout(limit)))
+}
 
 /// When to fetch next, and the retry state.
 #[derive(Debug)]
@@ -20,24 +30,6 @@ pub(crate) struct Schedule {
     stale_at: Option<Instant>,
     failing: bool,
     expired: bool,
-}
-
-/// A random duration in `[d/2, d]`: spreads the refreshes of a fleet and the retries
-/// after an outage.
-fn jitter(d: Duration) -> Duration {
-    let random = RandomState::new().hash_one(Instant::now());
-    let half = d / 2;
-    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-    let extra = if nanos == 0 { 0 } else { random % nanos.saturating_add(1) };
-    half + Duration::from_nanos(extra)
-}
-
-/// A random duration in `[0.9 d, d]` for the regular interval.
-fn spread(d: Duration) -> Duration {
-    let random = RandomState::new().hash_one(Instant::now());
-    let tenth = u64::try_from((d / 10).as_nanos()).unwrap_or(u64::MAX);
-    let less = if tenth == 0 { 0 } else { random % tenth };
-    d.saturating_sub(Duration::from_nanos(less))
 }
 
 impl Schedule {
@@ -72,7 +64,7 @@ impl Schedule {
 
     fn failed(&mut self, config: &Config, now: Instant) {
         self.next_fetch = after(now, jitter(self.backoff));
-        self.backoff = self.backoff.saturating_mul(2).min(config.retry_max);
+        self.backoff = backoff(self.backoff, config.retry_max);
         self.failing = true;
     }
 }
@@ -95,7 +87,7 @@ pub(crate) async fn run(
         let Some(shared) = cache.upgrade() else { return };
         let now = Instant::now();
         let seq = {
-            let mut control = shared.control.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut control = lock(&shared.control);
             if control.requested > control.started {
                 control.started = control.requested;
                 Some(control.started)
@@ -123,7 +115,7 @@ pub(crate) async fn run(
     }
 }
 
-async fn fetch_once(shared: &Shared, schedule: &mut Schedule) -> Result<(), crate::JwksError> {
+async fn fetch_once(shared: &Shared, schedule: &mut Schedule) -> Result<(), JwksError> {
     let config = &shared.config;
     let fetched = fetch_from(&*shared.source, config.fetch_timeout).await;
     let now = Instant::now();
@@ -133,7 +125,8 @@ async fn fetch_once(shared: &Shared, schedule: &mut Schedule) -> Result<(), crat
         shared.apply(f, next.stale_at)?;
         Ok(next)
     });
-    let mut health = shared.health.lock().unwrap_or_else(PoisonError::into_inner);
+    crate::metrics::fetch(&shared.name, result.is_ok());
+    let mut health = lock(&shared.health);
     match result {
         Ok(next) => {
             if health.consecutive_failures > 0 {
@@ -143,6 +136,7 @@ async fn fetch_once(shared: &Shared, schedule: &mut Schedule) -> Result<(), crat
             health.last_success = Some(SystemTime::now());
             health.last_success_at = now;
             *schedule = next;
+            crate::metrics::state(&shared.name, Duration::ZERO, false);
             Ok(())
         }
         Err(error) => {
@@ -154,6 +148,7 @@ async fn fetch_once(shared: &Shared, schedule: &mut Schedule) -> Result<(), crat
             tracing::warn!(source = %shared.name, %error, failures = health.consecutive_failures,
                 serving_stale_for = ?stale_for, "key fetch failed; serving the last good keys");
             drop(health);
+            crate::metrics::state(&shared.name, stale_for, true);
             if schedule.past_stale(now) {
                 schedule.expired = true;
                 shared.mark_unavailable();

@@ -117,6 +117,7 @@ async fn unknown_kids_cost_one_fetch_per_cooldown_and_new_kids_still_arrive() {
 
     // The first unknown kid refreshes once; later ones within the cooldown do not.
     let forged = k1.token_with_kid(ISS, "nope");
+    let started = tokio::time::Instant::now();
     assert_eq!(v.verify_async::<serde_json::Value>(&forged).await.unwrap_err().kind(), ErrorKind::UnknownKey);
     assert_eq!(state.fetches(), 2);
     for i in 0..100 {
@@ -128,11 +129,18 @@ async fn unknown_kids_cost_one_fetch_per_cooldown_and_new_kids_still_arrive() {
     assert!(cache.refresh_unknown(&query("nope")).is_none());
     assert_eq!(state.fetches(), 2);
 
-    // A genuinely new kid, published now, is fetched by the next allowed refresh.
+    // A genuinely new kid, published now, is fetched by the next allowed refresh: not a
+    // moment before the 30 s cooldown (counted from the first refresh) is over, and at once
+    // when it is.
     state.serve(&[&k1, &k2]);
     let err = v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownKey, "still within the cooldown");
-    tokio::time::advance(Duration::from_secs(31)).await;
+    tokio::time::advance(Duration::from_secs(30) - Duration::from_millis(1) - started.elapsed()).await;
+    let err = v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownKey, "1 ms before the end of the cooldown");
+    assert_eq!(state.fetches(), 2);
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(started.elapsed(), Duration::from_secs(30));
     v.verify_async::<serde_json::Value>(&k2.token(ISS)).await.unwrap();
     assert_eq!(state.fetches(), 3);
     assert!(cache.health().unknown_kid_total >= 102);

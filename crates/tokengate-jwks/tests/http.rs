@@ -13,7 +13,7 @@ use base64::Engine;
 use common::{Captured, Mode, Server, TestKey, jwks, verifier};
 use tokengate_core::{Algorithm, ErrorKind, Verifier};
 use tokengate_jwks::{
-    DiscoveryRegistry, DiscoverySource, HttpClient, Issuers, JwksCache, JwksError, KeySource, UrlSource,
+    DiscoveryRegistry, DiscoverySource, HttpClient, IssuerUrl, Issuers, JwksCache, JwksError, KeySource, UrlSource,
 };
 
 const ISS: &str = "https://issuer.example";
@@ -345,7 +345,8 @@ async fn dynamic_issuers_through_discovery() {
         let server = Server::start(jwks(&[&k1])).await;
         let issuer = server.base();
         let trusted = issuer.clone();
-        let registry = tokengate_jwks::DiscoveryRegistry::new(client(), move |iss: &str| iss == trusted);
+        let registry =
+            tokengate_jwks::DiscoveryRegistry::new(client(), move |iss: &IssuerUrl<'_>| iss.as_str() == trusted);
         let issuers = tokengate_jwks::Issuers::dynamic(registry).build().unwrap();
         let v = verifier(issuers.clone());
         v.verify_async::<serde_json::Value>(&k1.token(&issuer)).await.unwrap();
@@ -364,7 +365,9 @@ async fn a_flood_of_new_trusted_issuers_is_bounded() {
         let server = Server::start(jwks(&[&k1])).await;
         // Every tenant under the server is trusted; none has a discovery document.
         let prefix = format!("{}/tenants/", server.base());
-        let registry = DiscoveryRegistry::new(HttpClient::new().unwrap(), move |iss: &str| iss.starts_with(&prefix));
+        let registry = DiscoveryRegistry::new(HttpClient::new().unwrap(), move |iss: &IssuerUrl<'_>| {
+            iss.as_str().starts_with(&prefix)
+        });
         let issuers = Issuers::dynamic(registry)
             .max_pending_loads(8)
             .new_issuer_rate(10, Duration::from_secs(3600))
@@ -380,8 +383,9 @@ async fn a_flood_of_new_trusted_issuers_is_bounded() {
                 tasks.spawn(async move { v.verify_async::<serde_json::Value>(&token).await.map(|_| ()) });
             }
             while let Some(result) = tasks.join_next().await {
+                // Never loaded: unavailable issuers (503), counted by the failure limiter.
                 let err = result.unwrap().unwrap_err();
-                assert_eq!(err.kind(), ErrorKind::KeysUnavailable, "{err:?}");
+                assert_eq!(err.kind(), ErrorKind::IssuerUnavailable, "{err:?}");
                 assert!(err.retry_after_secs().is_some_and(|s| s >= 1));
             }
         }
@@ -528,6 +532,158 @@ async fn a_huge_cache_control_max_age_does_not_overflow() {
         verifier(cache.clone()).verify(&k1.token(ISS)).unwrap();
         assert!(cache.health().is_ready());
         assert_eq!(server.hits(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_discovered_jwks_uri_must_be_https_or_on_the_plain_http_issuers_own_origin() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let issuer = Server::start(jwks(&[&k1])).await;
+        // Another local service, which the discovery document must not be able to reach.
+        let local_service = Server::start(jwks(&[&k1])).await;
+        for jwks_uri in [
+            local_service.jwks_url(),
+            format!("http://localhost:{}/jwks", issuer.addr.port()),
+            format!("http://127.0.0.2:{}/jwks", issuer.addr.port()),
+        ] {
+            issuer.set_jwks_uri(&jwks_uri);
+            let source = DiscoverySource::new(&issuer.base(), client()).unwrap();
+            let err = source.fetch().await.unwrap_err();
+            assert!(
+                matches!(&err, JwksError::InsecureUrl(m) if m.contains("discovered jwks_uri")),
+                "{jwks_uri}: {err}"
+            );
+        }
+        assert_eq!(local_service.requests(), 0, "never contacted");
+        assert_eq!(issuer.hits(), 0);
+        // On the issuer's own origin, plain http is fine (a local identity provider).
+        issuer.set_jwks_uri(&issuer.jwks_url());
+        let source = DiscoverySource::new(&issuer.base(), client()).unwrap();
+        assert_eq!(source.fetch().await.unwrap().keys.len(), 1);
+    })
+    .await;
+}
+
+#[test]
+fn http_client_debug_never_shows_the_clients_default_headers() {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", reqwest::header::HeaderValue::from_static("SECRET-API-KEY"));
+    let custom = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    let client = HttpClient::with_client(custom);
+    let url = UrlSource::new("https://idp.example/jwks", client.clone()).unwrap();
+    let discovery = DiscoverySource::new("https://idp.example", client.clone()).unwrap();
+    for shown in [format!("{client:?}"), format!("{url:?}"), format!("{discovery:?}")] {
+        assert!(!shown.contains("SECRET") && !shown.contains("x-api-key"), "{shown}");
+        assert!(shown.contains("HttpClient"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn jwks_and_discovery_parse_errors_speak_to_operators() {
+    bounded(async {
+        let k1 = TestKey::new("k1");
+        let server = Server::start(jwks(&[&k1])).await;
+        let cases = [
+            (r#"{"keys": [], "keys": []}"#, "JWKS: duplicate member name"),
+            ("{\"keys\": [ this is not json", "JWKS: not valid JSON"),
+            (&format!("{}{}", "[".repeat(64), "]".repeat(64)), "JWKS: nesting too deep"),
+        ];
+        for (body, expected) in cases {
+            server.set(Mode::Jwks(body.to_owned()));
+            let err = UrlSource::new(&server.jwks_url(), client()).unwrap().fetch().await.unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, JwksError::InvalidJwks(_)), "{text}");
+            assert!(text.starts_with("invalid JWKS") && text.contains(expected), "{text}");
+            assert!(!text.contains("access token"), "{text}");
+        }
+        server.publish(&[&k1]);
+        let issuer = server.base();
+        server.set_discovery_document(&format!(r#"{{"issuer": "{issuer}", "issuer": "{issuer}", "jwks_uri": "x"}}"#));
+        let err = DiscoverySource::new(&issuer, client()).unwrap().fetch().await.unwrap_err();
+        assert_eq!(err, JwksError::InvalidDiscovery("duplicate member name".into()), "{err}");
+        assert!(!err.to_string().contains("access token"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_under_load_through_the_unknown_kid_path_has_zero_failures() {
+    // The provider publishes each new key just before signing with it, and the cache
+    // learns of it only from the first tokens that name it (no regular refresh, no
+    // `refresh_now` before signing): those tokens take the unknown-kid path under load.
+    // The documented bound: a kid published before its first token is accepted at once
+    // when the cooldown has run out; within a cooldown of the last unknown-kid refresh,
+    // not before it ends. The rotations are spaced by more than the cooldown, so the
+    // bound says: zero failures, and one fetch per new kid for all concurrent callers.
+    const COOLDOWN: Duration = Duration::from_millis(20);
+    bounded(async {
+        let first = TestKey::new("gen-0");
+        let server = Arc::new(Server::start(jwks(&[&first])).await);
+        let cache = JwksCache::builder(UrlSource::new(&server.jwks_url(), client()).unwrap())
+            .refresh_interval(Duration::from_secs(3600))
+            .cooldown(COOLDOWN)
+            .build()
+            .await
+            .unwrap();
+        let v = verifier(cache.clone());
+        let signing = Arc::new(std::sync::RwLock::new(first.clone()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let verified = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+
+        let mut workers = Vec::new();
+        for _ in 0..4 {
+            let (v, signing, stop, verified, failed) =
+                (v.clone(), Arc::clone(&signing), Arc::clone(&stop), Arc::clone(&verified), Arc::clone(&failed));
+            workers.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let token = signing.read().unwrap().token(ISS);
+                    match v.verify_async::<serde_json::Value>(&token).await {
+                        Ok(_) => verified.fetch_add(1, Ordering::Relaxed),
+                        Err(e) => {
+                            eprintln!("valid token failed: {e:?}");
+                            failed.fetch_add(1, Ordering::Relaxed)
+                        }
+                    };
+                    tokio::task::yield_now().await;
+                }
+            }));
+        }
+
+        let mut published = vec![first];
+        let rotations = 20;
+        for rotation in 1..=rotations {
+            let next = TestKey::new(&format!("gen-{rotation}"));
+            published.push(next.clone());
+            // The last keys stay published for the tokens still in flight.
+            if published.len() > 8 {
+                published.remove(0);
+            }
+            server.publish(&published.iter().collect::<Vec<_>>());
+            *signing.write().unwrap() = next.clone();
+            // Only the workers' tokens can bring the new key in.
+            while cache.keys().get(&next.kid).is_none() {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            // A barrier, not a way in: the fetch that brought the key has finished, so
+            // the next rotation's tokens cannot join a fetch that read the old set...
+            cache.refresh_now().await.unwrap();
+            // ...and the cooldown of this rotation's unknown-kid refresh is over.
+            tokio::time::sleep(COOLDOWN).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        for w in workers {
+            w.await.unwrap();
+        }
+        let (ok, bad) = (verified.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+        eprintln!("{rotations} rotations, {ok} verifications, {bad} failures, {} fetches", server.hits());
+        assert!(ok >= 200, "only {ok} verifications");
+        assert_eq!(bad, 0);
+        // The first fetch, then per rotation one unknown-kid refresh (shared by every
+        // concurrent token naming the new kid) and the barrier.
+        assert_eq!(server.hits(), 1 + 2 * rotations);
     })
     .await;
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{Captured, TestKey, verifier};
 use tokengate_core::{Algorithm, AuthError, ErrorKind, Key, KeyQuery, KeyResolver, KeySet};
-use tokengate_jwks::{IssuerRegistry, Issuers, JwksCache, JwksCacheBuilder, JwksError};
+use tokengate_jwks::{IssuerRegistry, IssuerUrl, Issuers, JwksCache, JwksCacheBuilder, JwksError};
 
 const A: &str = "https://tenant-a.example";
 const B: &str = "https://tenant-b.example";
@@ -72,11 +72,12 @@ struct Tenants {
 }
 
 impl IssuerRegistry for Tenants {
-    fn is_trusted(&self, issuer: &str) -> bool {
+    fn is_trusted(&self, issuer: &IssuerUrl<'_>) -> bool {
+        let issuer = issuer.as_str();
         issuer.starts_with("https://tenant-") && issuer.ends_with(".example")
     }
 
-    fn builder(&self, _issuer: &str) -> Result<JwksCacheBuilder, JwksError> {
+    fn builder(&self, _issuer: &IssuerUrl<'_>) -> Result<JwksCacheBuilder, JwksError> {
         self.built.fetch_add(1, Ordering::SeqCst);
         Ok(JwksCache::builder(self.keys.clone()))
     }
@@ -109,11 +110,11 @@ async fn dynamic_issuers_load_lazily_are_bounded_and_dropped_when_idle() {
     v.verify_async::<serde_json::Value>(&k.token(B)).await.unwrap();
     assert_eq!(issuers.loaded().len(), 2);
 
-    // Full, and both used in the current period: a third issuer is refused for now, as
-    // keys unavailable (503), not as an unknown key.
+    // Full, and both used in the current period: a third issuer (never loaded) is refused
+    // for now, as an unavailable issuer (503, counted as a failure), not an unknown key.
     let c = "https://tenant-c.example";
     let err = v.verify_async::<serde_json::Value>(&k.token(c)).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(err.kind(), ErrorKind::IssuerUnavailable);
     assert_eq!(err.retry_after_secs(), Some(30), "the failure cooldown");
     assert_eq!(issuers.loaded().len(), 2);
 
@@ -165,11 +166,12 @@ struct Failing {
 }
 
 impl IssuerRegistry for Failing {
-    fn is_trusted(&self, issuer: &str) -> bool {
+    fn is_trusted(&self, issuer: &IssuerUrl<'_>) -> bool {
+        let issuer = issuer.as_str();
         issuer.starts_with("https://tenant-") && issuer.ends_with(".example")
     }
 
-    fn builder(&self, _issuer: &str) -> Result<JwksCacheBuilder, JwksError> {
+    fn builder(&self, _issuer: &IssuerUrl<'_>) -> Result<JwksCacheBuilder, JwksError> {
         self.built.fetch_add(1, Ordering::SeqCst);
         Err(JwksError::Source("the identity provider is down".into()))
     }
@@ -214,22 +216,23 @@ async fn an_issuer_that_failed_to_load_is_unavailable_during_the_cooldown() {
         .unwrap();
     let v = verifier(issuers.clone());
 
+    // Never loaded: an unavailable issuer (503, counted by the failure rate limiter).
     let err = kind_of(&v, &k.token(A)).await;
-    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(err.kind(), ErrorKind::IssuerUnavailable);
     assert_eq!(err.retry_after_secs(), Some(30));
     assert_eq!(built.load(Ordering::SeqCst), 1);
 
     // Within the cooldown: refused at once, sync or async, without another attempt.
     tokio::time::advance(Duration::from_secs(10)).await;
     let err = v.verify(&k.token(A)).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(err.kind(), ErrorKind::IssuerUnavailable);
     assert_eq!(err.retry_after_secs(), Some(20));
-    assert_eq!(kind_of(&v, &k.token(A)).await.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(kind_of(&v, &k.token(A)).await.kind(), ErrorKind::IssuerUnavailable);
     assert_eq!(built.load(Ordering::SeqCst), 1);
 
     // After it, one more attempt.
     tokio::time::advance(Duration::from_secs(21)).await;
-    assert_eq!(kind_of(&v, &k.token(A)).await.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(kind_of(&v, &k.token(A)).await.kind(), ErrorKind::IssuerUnavailable);
     assert_eq!(built.load(Ordering::SeqCst), 2);
 }
 
@@ -240,17 +243,17 @@ async fn a_full_failure_list_evicts_its_oldest_entry() {
     let issuers = Issuers::dynamic(Failing { built: Arc::clone(&built) }).max_issuers(2).build().unwrap();
     let v = verifier(issuers);
     for i in 1..=3 {
-        assert_eq!(kind_of(&v, &k.token(&tenant(i))).await.kind(), ErrorKind::KeysUnavailable);
+        assert_eq!(kind_of(&v, &k.token(&tenant(i))).await.kind(), ErrorKind::IssuerUnavailable);
         tokio::time::advance(Duration::from_secs(1)).await;
     }
     assert_eq!(built.load(Ordering::SeqCst), 3);
     // The newest failures (2 and 3) are remembered: no new attempt.
     for i in [3, 2] {
-        assert_eq!(kind_of(&v, &k.token(&tenant(i))).await.kind(), ErrorKind::KeysUnavailable);
+        assert_eq!(kind_of(&v, &k.token(&tenant(i))).await.kind(), ErrorKind::IssuerUnavailable);
     }
     assert_eq!(built.load(Ordering::SeqCst), 3, "the cooldown still holds for the latest failures");
     // The oldest (1) made room: it is tried again.
-    assert_eq!(kind_of(&v, &k.token(&tenant(1))).await.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(kind_of(&v, &k.token(&tenant(1))).await.kind(), ErrorKind::IssuerUnavailable);
     assert_eq!(built.load(Ordering::SeqCst), 4);
 }
 
@@ -268,15 +271,15 @@ async fn new_issuer_loads_are_rate_limited() {
 
     // The burst is spent: a third issuer waits for the refill (one load per 5 s)...
     let err = kind_of(&v, &k.token(&tenant(3))).await;
-    assert_eq!((err.kind(), err.retry_after_secs()), (ErrorKind::KeysUnavailable, Some(5)));
-    assert_eq!(v.verify(&k.token(&tenant(3))).unwrap_err().kind(), ErrorKind::KeysUnavailable);
+    assert_eq!((err.kind(), err.retry_after_secs()), (ErrorKind::IssuerUnavailable, Some(5)));
+    assert_eq!(v.verify(&k.token(&tenant(3))).unwrap_err().kind(), ErrorKind::IssuerUnavailable);
     // ...while the loaded issuers are not affected.
     v.verify(&k.token(&tenant(1))).unwrap();
     assert_eq!(built.load(Ordering::SeqCst), 2);
 
     tokio::time::advance(Duration::from_secs(5)).await;
     v.verify_async::<serde_json::Value>(&k.token(&tenant(3))).await.unwrap();
-    assert_eq!(kind_of(&v, &k.token(&tenant(4))).await.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(kind_of(&v, &k.token(&tenant(4))).await.kind(), ErrorKind::IssuerUnavailable);
     assert_eq!(built.load(Ordering::SeqCst), 3);
 }
 
@@ -303,11 +306,12 @@ impl tokengate_jwks::KeySource for HangingSource {
 }
 
 impl IssuerRegistry for Hanging {
-    fn is_trusted(&self, issuer: &str) -> bool {
+    fn is_trusted(&self, issuer: &IssuerUrl<'_>) -> bool {
+        let issuer = issuer.as_str();
         issuer.starts_with("https://tenant-") && issuer.ends_with(".example")
     }
 
-    fn builder(&self, _issuer: &str) -> Result<JwksCacheBuilder, JwksError> {
+    fn builder(&self, _issuer: &IssuerUrl<'_>) -> Result<JwksCacheBuilder, JwksError> {
         self.started.fetch_add(1, Ordering::SeqCst);
         let keys = KeySet::new([Key::hmac(Algorithm::HS256, &[3; 32]).unwrap().with_kid("h")]).unwrap();
         Ok(JwksCache::builder(HangingSource { keys, release: self.release.clone() }))
@@ -337,7 +341,7 @@ async fn concurrent_issuer_loads_are_capped() {
     // A fourth issuer is refused while three are loading; one of them can be joined.
     for i in 3..20 {
         let err = kind_of(&v, &k.token(&tenant(i))).await;
-        assert_eq!((err.kind(), err.retry_after_secs()), (ErrorKind::KeysUnavailable, Some(1)));
+        assert_eq!((err.kind(), err.retry_after_secs()), (ErrorKind::IssuerUnavailable, Some(1)));
     }
     let query = KeyQuery { kid: Some("k"), alg: Algorithm::EdDSA, issuer: Some(&tenant(0)) };
     assert_eq!(issuers.resolve(&query).unwrap_err().kind(), ErrorKind::UnknownKey, "being loaded");
@@ -371,13 +375,13 @@ fn a_load_dropped_with_its_runtime_frees_its_slot() {
         }
         assert_eq!(started.load(Ordering::SeqCst), 1);
         let err = issuers.resolve(&query(&other)).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::KeysUnavailable, "the only slot is taken");
+        assert_eq!(err.kind(), ErrorKind::IssuerUnavailable, "the only slot is taken");
     });
     // The load is dropped with its runtime: the slot is free again, the issuer cools down.
     drop(runtime);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        assert_eq!(issuers.resolve(&query(&first)).unwrap_err().kind(), ErrorKind::KeysUnavailable);
+        assert_eq!(issuers.resolve(&query(&first)).unwrap_err().kind(), ErrorKind::IssuerUnavailable);
         release.send_replace(true);
         let v = verifier(issuers.clone());
         assert_eq!(kind_of(&v, &k.token(&other)).await.kind(), ErrorKind::UnknownKey, "loaded; kid unknown");
@@ -409,7 +413,7 @@ fn a_load_dropped_before_its_first_poll_frees_its_slot() {
         // Its waiters are woken; the slot is free again and the issuer cools down.
         load.await;
         let err = issuers.resolve(&query(&first)).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::KeysUnavailable, "cooling down: {err:?}");
+        assert_eq!(err.kind(), ErrorKind::IssuerUnavailable, "cooling down: {err:?}");
         assert_eq!(issuers.resolve(&query(&other)).unwrap_err().kind(), ErrorKind::UnknownKey, "a slot is free");
         let v = verifier(issuers.clone());
         assert_eq!(kind_of(&v, &k.token(&other)).await.kind(), ErrorKind::UnknownKey, "loaded; kid unknown");
@@ -443,31 +447,218 @@ fn a_sweep_dropped_with_its_runtime_is_started_again_by_the_next_load() {
 
 #[tokio::test]
 async fn unverified_issuers_cannot_forge_log_lines() {
-    /// Tokens naming a forged-line issuer and a very long one, both trusted; loads fail.
+    /// A marker no real log line starts with (unlike a date, which the real timestamp
+    /// of a line can hit).
+    const FORGED: &str = "FORGED-LINE";
+    /// Tokens naming a forged-line issuer (refused: not canonical) and a very long one
+    /// (trusted; its load fails).
     async fn attempts() {
         let k = TestKey::new("k");
         let built = Arc::new(AtomicUsize::new(0));
         let issuers = Issuers::dynamic(Failing { built: Arc::clone(&built) }).build().unwrap();
         let v = verifier(issuers);
-        let forged = "https://tenant-x\n2026-01-01T00:00:00Z  INFO admin logged in.example";
+        let forged = format!("https://tenant-x\n{FORGED} INFO admin logged in.example");
+        assert_eq!(kind_of(&v, &k.token(&forged)).await.kind(), ErrorKind::InvalidIssuer);
         let long = format!("https://tenant-{}.example", "z".repeat(2_000));
-        for issuer in [forged, long.as_str()] {
-            assert_eq!(kind_of(&v, &k.token(issuer)).await.kind(), ErrorKind::KeysUnavailable);
-        }
-        assert_eq!(built.load(Ordering::SeqCst), 2);
+        assert_eq!(kind_of(&v, &k.token(&long)).await.kind(), ErrorKind::IssuerUnavailable);
+        assert_eq!(built.load(Ordering::SeqCst), 1);
     }
     // Once without a subscriber: registers the log call sites from this thread first (one
     // that another test thread registers while the subscriber is installed can miss it).
     attempts().await;
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     attempts().await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("issuer refused: not a canonical URL"), "{log}");
     assert!(log.contains("cannot load the issuer's keys"), "{log}");
-    assert!(log.lines().all(|line| !line.starts_with("2026-01-01")), "a forged line: {log}");
-    assert!(log.contains("tenant-x\\n2026"), "escaped: {log}");
+    assert!(log.lines().all(|line| !line.starts_with(FORGED)), "a forged line: {log}");
+    assert!(log.contains(&format!("tenant-x\\n{FORGED}")), "escaped: {log}");
     assert!(!log.contains(&"z".repeat(200)), "the issuer is shortened in the log");
+}
+
+/// Trusts `https://tenant-*.example`; loads fail while `down` is set.
+struct Flaky {
+    keys: KeySet,
+    down: Arc<std::sync::atomic::AtomicBool>,
+    built: Arc<AtomicUsize>,
+}
+
+impl IssuerRegistry for Flaky {
+    fn is_trusted(&self, issuer: &IssuerUrl<'_>) -> bool {
+        issuer.as_str().starts_with("https://tenant-") && issuer.as_str().ends_with(".example")
+    }
+
+    fn builder(&self, _issuer: &IssuerUrl<'_>) -> Result<JwksCacheBuilder, JwksError> {
+        self.built.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(JwksError::Source("the identity provider is down".into()));
+        }
+        Ok(JwksCache::builder(self.keys.clone()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_denied_kid_stays_denied_when_the_issuer_is_loaded_again() {
+    let k = TestKey::new("k");
+    let other = TestKey::new("other");
+    let keys = KeySet::new([
+        Key::from_jwk_json(&k.jwk().to_string()).unwrap(),
+        Key::from_jwk_json(&other.jwk().to_string()).unwrap(),
+    ])
+    .unwrap();
+    let built = Arc::new(AtomicUsize::new(0));
+    let issuers = Issuers::dynamic(Tenants { keys, built: Arc::clone(&built) })
+        .idle_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let v = verifier(issuers.clone());
+    v.verify_async::<serde_json::Value>(&k.token(A)).await.unwrap();
+
+    // The operator denies the leaked kid: refused at once.
+    assert!(issuers.deny_kid(A, "k"), "it was being served");
+    assert_eq!(kind_of(&v, &k.token(A)).await.kind(), ErrorKind::UnknownKey);
+    // A denial may also come before the issuer is ever loaded.
+    assert!(!issuers.deny_kid(B, "k"), "B is not loaded");
+
+    // The idle sweep drops A; the next token loads it again, from the same source.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert!(issuers.loaded().is_empty());
+    assert_eq!(kind_of(&v, &k.token(A)).await.kind(), ErrorKind::UnknownKey, "still denied after the reload");
+    assert_eq!(built.load(Ordering::SeqCst), 2, "A was loaded again");
+    v.verify(&other.token(A)).unwrap();
+    assert!(issuers.get(A).unwrap().keys().get("k").is_none());
+    // B, loaded for the first time, never serves the kid denied in advance.
+    assert_eq!(kind_of(&v, &k.token(B)).await.kind(), ErrorKind::UnknownKey);
+    v.verify(&other.token(B)).unwrap();
+
+    // Allowed again: served from the next key set.
+    assert!(issuers.allow_kid(A, "k"));
+    assert!(!issuers.allow_kid(A, "k"), "no longer denied");
+    issuers.get(A).unwrap().refresh_now().await.unwrap();
+    v.verify(&k.token(A)).unwrap();
+    assert_eq!(kind_of(&v, &k.token(B)).await.kind(), ErrorKind::UnknownKey, "B's denial is its own");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_denial_given_while_the_issuer_loads_is_applied() {
+    let started = Arc::new(AtomicUsize::new(0));
+    let (release, rx) = tokio::sync::watch::channel(false);
+    let issuers = Issuers::dynamic(Hanging { started: Arc::clone(&started), release: rx }).build().unwrap();
+    let query = KeyQuery { kid: Some("h"), alg: Algorithm::HS256, issuer: Some(A) };
+    let load = issuers.refresh_unknown(&query).unwrap();
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(started.load(Ordering::SeqCst), 1, "being built");
+    assert!(!issuers.deny_kid(A, "h"));
+    release.send_replace(true);
+    load.await;
+    assert_eq!(issuers.loaded(), vec![A.to_owned()]);
+    assert_eq!(issuers.resolve(&query).unwrap_err().kind(), ErrorKind::UnknownKey, "denied");
+}
+
+#[tokio::test(start_paused = true)]
+async fn known_issuers_load_again_outside_the_new_issuer_budget() {
+    let k = TestKey::new("k");
+    let built = Arc::new(AtomicUsize::new(0));
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let issuers = Issuers::dynamic(Flaky { keys: set(&k), down: Arc::clone(&down), built: Arc::clone(&built) })
+        .new_issuer_rate(2, Duration::from_secs(3600))
+        .max_pending_loads(2)
+        .idle_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let v = verifier(issuers.clone());
+    // A legitimate tenant loads, and is dropped when idle.
+    v.verify_async::<serde_json::Value>(&k.token(A)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert!(issuers.loaded().is_empty());
+
+    // A flood of random trusted-pattern issuers spends the budget of new issuers...
+    let mut kinds = Vec::new();
+    for i in 0..50 {
+        let token = k.token_with_kid(&format!("https://tenant-flood-{i}.example"), "random");
+        kinds.push(kind_of(&v, &token).await.kind());
+    }
+    assert_eq!(kinds.iter().filter(|kind| **kind == ErrorKind::UnknownKey).count(), 1, "one loaded: {kinds:?}");
+    assert_eq!(kinds.iter().filter(|kind| **kind == ErrorKind::IssuerUnavailable).count(), 49, "{kinds:?}");
+    // ...and a tenant never seen before waits for the budget, as an unavailable issuer...
+    let err = kind_of(&v, &k.token(B)).await;
+    assert_eq!(err.kind(), ErrorKind::IssuerUnavailable);
+    assert!(err.retry_after_secs().is_some_and(|s| s > 1000), "{err:?}");
+    // ...but the tenant that loaded before loads again at once.
+    v.verify_async::<serde_json::Value>(&k.token(A)).await.unwrap();
+    assert_eq!(built.load(Ordering::SeqCst), 3, "A twice and one flood issuer; B was not tried");
+
+    // Dropped again while its provider is down: a known issuer is KeysUnavailable (its
+    // provider is down), a never-loaded one IssuerUnavailable.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    down.store(true, Ordering::SeqCst);
+    let err = kind_of(&v, &k.token(A)).await;
+    assert_eq!((err.kind(), err.retry_after_secs()), (ErrorKind::KeysUnavailable, Some(30)));
+    assert_eq!(v.verify(&k.token(A)).unwrap_err().kind(), ErrorKind::KeysUnavailable, "cooling down");
+    assert_eq!(kind_of(&v, &k.token(B)).await.kind(), ErrorKind::IssuerUnavailable);
+}
+
+/// Records every issuer it is asked about; trusts `https://login.example/tenants/*`.
+#[derive(Default, Clone)]
+struct Recording {
+    asked: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl IssuerRegistry for Recording {
+    fn is_trusted(&self, issuer: &IssuerUrl<'_>) -> bool {
+        self.asked.lock().unwrap().push(issuer.as_str().to_owned());
+        issuer.as_str().starts_with("https://login.example/tenants/")
+    }
+
+    fn builder(&self, _issuer: &IssuerUrl<'_>) -> Result<JwksCacheBuilder, JwksError> {
+        Err(JwksError::Source("not in this test".into()))
+    }
+}
+
+#[tokio::test]
+async fn non_canonical_issuers_are_refused_before_the_registry_sees_them() {
+    let k = TestKey::new("k");
+    let registry = Recording::default();
+    let issuers = Issuers::dynamic(registry.clone()).build().unwrap();
+    let v = verifier(issuers.clone());
+    for iss in [
+        "https://login.example/tenants/../admin",
+        "https://login.example/tenants/%2e%2e/admin",
+        "https://login.example/tenants/%2E%2e/admin",
+        "https://login.example/tenants/.%2E/admin",
+        "https://login.example/tenants/./x",
+        "https://login.example/tenants/x%2f..%2fadmin",
+        "https://login.example/tenants/x\\..\\admin",
+        "https://attacker@login.example/tenants/x",
+        "https://login.example/tenants/x?next=/admin",
+        "https://login.example/tenants/x#admin",
+        "https://login.example/tenants//x",
+        "https://LOGIN.example/tenants/x",
+        "https://login.example:443/tenants/x",
+    ] {
+        let query = KeyQuery { kid: Some("k"), alg: Algorithm::EdDSA, issuer: Some(iss) };
+        let err = issuers.resolve(&query).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.detail()),
+            (ErrorKind::InvalidIssuer, Some("issuer is not a canonical URL")),
+            "{iss}"
+        );
+        assert!(issuers.refresh_unknown(&query).is_none(), "{iss}");
+        assert_eq!(kind_of(&v, &k.token(iss)).await.kind(), ErrorKind::InvalidIssuer, "{iss}");
+    }
+    assert!(registry.asked.lock().unwrap().is_empty(), "{:?}", registry.asked.lock().unwrap());
+    // A canonical issuer reaches the registry, unchanged.
+    let good = "https://login.example/tenants/x";
+    assert_eq!(kind_of(&v, &k.token(good)).await.kind(), ErrorKind::IssuerUnavailable, "trusted; its load fails");
+    assert_eq!(registry.asked.lock().unwrap().first().map(String::as_str), Some(good));
 }

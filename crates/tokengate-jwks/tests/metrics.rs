@@ -32,14 +32,14 @@ fn key_set(key: &TestKey) -> KeySet {
 
 type Snapshot = Vec<(metrics_util::CompositeKey, Option<metrics::Unit>, Option<metrics::SharedString>, DebugValue)>;
 
-fn value(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> Option<DebugValue> {
+fn value<'a>(snapshot: &'a Snapshot, name: &str, labels: &[(&str, &str)]) -> Option<&'a DebugValue> {
     snapshot
         .iter()
         .find(|(key, ..)| {
             key.key().name() == name
                 && labels.iter().all(|(k, v)| key.key().labels().any(|l| l.key() == *k && l.value() == *v))
         })
-        .map(|(.., value)| value.clone())
+        .map(|(.., value)| value)
 }
 
 fn gauge(snapshot: &Snapshot, name: &str) -> f64 {
@@ -51,7 +51,7 @@ fn gauge(snapshot: &Snapshot, name: &str) -> f64 {
 
 fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> u64 {
     match value(snapshot, name, labels) {
-        Some(DebugValue::Counter(n)) => n,
+        Some(DebugValue::Counter(n)) => *n,
         None => 0,
         other => panic!("{name}: {other:?}"),
     }

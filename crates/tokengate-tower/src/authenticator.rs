@@ -77,6 +77,7 @@ pub(crate) struct Inner {
     pub(crate) remote: Option<Arc<dyn RemoteVerifier>>,
     pub(crate) remote_after_local: Option<Arc<dyn RemoteVerifier>>,
     pub(crate) record_subject: bool,
+    pub(crate) metrics: Arc<crate::metrics::Handles>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -332,6 +333,7 @@ impl Authenticator {
                 remote: None,
                 remote_after_local: None,
                 record_subject: false,
+                metrics: Arc::default(),
             },
         }
     }
@@ -360,17 +362,20 @@ impl Authenticator {
         let start = crate::metrics::start();
         match self.authenticate_unmeasured(token, source) {
             Authentication::Done(result) => {
-                crate::metrics::verification(&result, start);
+                self.inner.metrics.verification(&result, start);
                 Authentication::Done(result)
             }
             #[cfg(not(feature = "metrics"))]
             pending @ Authentication::Pending(_) => pending,
             #[cfg(feature = "metrics")]
-            Authentication::Pending(future) => Authentication::Pending(PendingAuthentication::new(async move {
-                let result = future.await;
-                crate::metrics::verification(&result, start);
-                result
-            })),
+            Authentication::Pending(future) => {
+                let metrics = Arc::clone(&self.inner.metrics);
+                Authentication::Pending(PendingAuthentication::new(async move {
+                    let result = future.await;
+                    metrics.verification(&result, start);
+                    result
+                }))
+            }
         }
     }
 
@@ -398,7 +403,7 @@ impl Authenticator {
         #[cfg(feature = "cache")]
         if let Some(cache) = &self.inner.cache {
             let hit = cache.get(token, &self.inner.verifiers);
-            crate::metrics::cache(hit.is_some());
+            self.inner.metrics.cache(hit.is_some());
             if let Some(verified) = hit {
                 self.record_accepted(&span, &verified, "cached");
                 drop(entered);
@@ -505,7 +510,7 @@ impl Authenticator {
     fn check_revocation(&self, span: &Span, source: &str, verified: &Verified) -> Result<(), AuthError> {
         let Some(revocation) = &self.inner.revocation else { return Ok(()) };
         let result = revocation.check(verified);
-        crate::metrics::revocation(&result);
+        self.inner.metrics.revocation(&result);
         result.inspect_err(|error| {
             let _entered = span.enter();
             log_refusal(span, source, error, &Stage("revocation", error));

@@ -70,6 +70,7 @@ pub mod auth;
 pub mod authenticator;
 #[cfg(feature = "cache")]
 pub mod cache;
+pub mod denial;
 pub mod metadata;
 pub mod metrics;
 #[cfg(feature = "rate-limit")]
@@ -79,6 +80,7 @@ pub mod source;
 
 pub use auth::{JwtAuth, JwtAuthLayer};
 pub use authenticator::{Authentication, Authenticator, AuthenticatorBuilder, PendingAuthentication};
+pub use denial::DenialResponse;
 pub use metadata::{MetadataService, ProtectedResourceMetadata};
 pub use response::{BearerChallenge, OnRejection, Problem, ProblemDetails, Rejection, Rfc6750};
 pub use source::{RequestHead, TokenSource, TokenSources};

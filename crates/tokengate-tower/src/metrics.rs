@@ -108,41 +108,89 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
 
 #[cfg(feature = "metrics")]
 mod record {
-    use std::sync::Arc;
+    use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
+    use ::metrics::{Counter, Histogram};
     use tokengate_core::{AuthError, Verified, algorithm_name};
 
     use super::*;
 
-    /// One finished authentication.
-    pub(crate) fn verification(result: &Result<Arc<Verified>, AuthError>, start: Start) {
-        let elapsed = start.at.elapsed().as_secs_f64();
-        match result {
-            Ok(verified) => {
-                let alg = verified.header().map_or(UNKNOWN, |h| algorithm_name(h.alg()));
-                let issuer = verified.issuer().map_or_else(|| UNKNOWN.to_owned(), str::to_owned);
-                ::metrics::counter!(VERIFICATIONS, "outcome" => "ok", "alg" => alg, "issuer" => issuer).increment(1);
-                ::metrics::histogram!(VERIFICATION_DURATION, "outcome" => "ok").record(elapsed);
+    /// At most this many (alg, issuer) counters are kept per authenticator; past it, the
+    /// counter is looked up in the recorder on every call (correct, a little slower).
+    const MAX_CACHED: usize = 64;
+
+    /// The handles of the hot metrics, taken from the recorder on first use and kept
+    /// (a registry lookup per request would cost more than the 1% budget): install the
+    /// recorder before the first request.
+    #[derive(Default)]
+    pub(crate) struct Handles {
+        ok_duration: OnceLock<Histogram>,
+        refused_duration: OnceLock<Histogram>,
+        cache_hit: OnceLock<Counter>,
+        cache_miss: OnceLock<Counter>,
+        revocation_ok: OnceLock<Counter>,
+        accepted: RwLock<Vec<(&'static str, Box<str>, Counter)>>,
+    }
+
+    impl Handles {
+        fn accepted(&self, alg: &'static str, issuer: &str) -> Counter {
+            let cached = self.accepted.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some((.., counter)) = cached.iter().find(|(a, i, _)| *a == alg && &**i == issuer) {
+                return counter.clone();
             }
-            Err(error) => {
-                let outcome = kind_name(error.kind());
-                ::metrics::counter!(VERIFICATIONS, "outcome" => outcome, "alg" => UNKNOWN, "issuer" => UNKNOWN)
-                    .increment(1);
-                ::metrics::histogram!(VERIFICATION_DURATION, "outcome" => "refused").record(elapsed);
+            drop(cached);
+            let counter =
+                ::metrics::counter!(VERIFICATIONS, "outcome" => "ok", "alg" => alg, "issuer" => issuer.to_owned());
+            let mut cached = self.accepted.write().unwrap_or_else(PoisonError::into_inner);
+            if cached.len() < MAX_CACHED {
+                cached.push((alg, issuer.into(), counter.clone()));
+            }
+            counter
+        }
+
+        /// One finished authentication.
+        pub(crate) fn verification(&self, result: &Result<Arc<Verified>, AuthError>, start: Start) {
+            let elapsed = start.at.elapsed().as_secs_f64();
+            match result {
+                Ok(verified) => {
+                    let alg = verified.header().map_or(UNKNOWN, |h| algorithm_name(h.alg()));
+                    self.accepted(alg, verified.issuer().unwrap_or(UNKNOWN)).increment(1);
+                    self.ok_duration
+                        .get_or_init(|| ::metrics::histogram!(VERIFICATION_DURATION, "outcome" => "ok"))
+                        .record(elapsed);
+                }
+                Err(error) => {
+                    let outcome = kind_name(error.kind());
+                    ::metrics::counter!(VERIFICATIONS, "outcome" => outcome, "alg" => UNKNOWN, "issuer" => UNKNOWN)
+                        .increment(1);
+                    self.refused_duration
+                        .get_or_init(|| ::metrics::histogram!(VERIFICATION_DURATION, "outcome" => "refused"))
+                        .record(elapsed);
+                }
             }
         }
-    }
 
-    /// One lookup in the verified-token cache.
-    #[cfg(feature = "cache")]
-    pub(crate) fn cache(hit: bool) {
-        ::metrics::counter!(VERIFIED_TOKEN_CACHE, "result" => if hit { "hit" } else { "miss" }).increment(1);
-    }
+        /// One lookup in the verified-token cache.
+        #[cfg(feature = "cache")]
+        pub(crate) fn cache(&self, hit: bool) {
+            let counter = if hit {
+                self.cache_hit.get_or_init(|| ::metrics::counter!(VERIFIED_TOKEN_CACHE, "result" => "hit"))
+            } else {
+                self.cache_miss.get_or_init(|| ::metrics::counter!(VERIFIED_TOKEN_CACHE, "result" => "miss"))
+            };
+            counter.increment(1);
+        }
 
-    /// One revocation check.
-    pub(crate) fn revocation(result: &Result<(), AuthError>) {
-        let outcome = result.as_ref().map_or_else(|e| kind_name(e.kind()), |()| "ok");
-        ::metrics::counter!(REVOCATION_CHECKS, "outcome" => outcome).increment(1);
+        /// One revocation check.
+        pub(crate) fn revocation(&self, result: &Result<(), AuthError>) {
+            match result {
+                Ok(()) => self
+                    .revocation_ok
+                    .get_or_init(|| ::metrics::counter!(REVOCATION_CHECKS, "outcome" => "ok"))
+                    .increment(1),
+                Err(e) => ::metrics::counter!(REVOCATION_CHECKS, "outcome" => kind_name(e.kind())).increment(1),
+            }
+        }
     }
 
     /// One 429 from the failure rate limiter.
@@ -158,13 +206,20 @@ mod record {
 
     use tokengate_core::{AuthError, Verified};
 
-    #[inline(always)]
-    pub(crate) fn verification(_: &Result<Arc<Verified>, AuthError>, _: super::Start) {}
-    #[cfg(feature = "cache")]
-    #[inline(always)]
-    pub(crate) fn cache(_: bool) {}
-    #[inline(always)]
-    pub(crate) fn revocation(_: &Result<(), AuthError>) {}
+    /// Nothing to keep without the feature.
+    #[derive(Default)]
+    pub(crate) struct Handles;
+
+    impl Handles {
+        #[inline(always)]
+        pub(crate) fn verification(&self, _: &Result<Arc<Verified>, AuthError>, _: super::Start) {}
+        #[cfg(feature = "cache")]
+        #[inline(always)]
+        pub(crate) fn cache(&self, _: bool) {}
+        #[inline(always)]
+        pub(crate) fn revocation(&self, _: &Result<(), AuthError>) {}
+    }
+
     #[cfg(feature = "rate-limit")]
     #[inline(always)]
     pub(crate) fn failure_limit_refusal() {}

@@ -9,7 +9,8 @@ use tokio::time::Instant;
 
 use super::url::fetch_jwks;
 use super::{FetchFuture, Fetched, KeySource};
-use crate::fetch::{redact, redact_str};
+use crate::fetch::{redact, redact_str, same_origin};
+use crate::sync::lock;
 use crate::{HttpClient, JwksError};
 
 /// How long a discovered `jwks_uri` is used before the discovery document is read again.
@@ -20,11 +21,16 @@ pub const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 ///
 /// The document's `issuer` must equal the configured issuer exactly (OpenID Connect
 /// Discovery 1.0, section 4.3), or the fetch fails with [`JwksError::IssuerMismatch`].
-/// The `jwks_uri` is kept for an hour and re-discovered sooner when fetching it fails.
+/// The discovered `jwks_uri` must be `https`, or plain `http` on the issuer's own origin
+/// when the issuer itself is plain `http` (loopback, or with
+/// [`HttpClient::allow_insecure_http`]); otherwise the fetch fails with
+/// [`JwksError::InsecureUrl`]. The `jwks_uri` is kept for an hour and re-discovered sooner when fetching it fails.
 /// Every returned key is bound to the issuer ([`tokengate_core::Key::bind_issuer`]).
 /// Symmetric keys (`kty: "oct"`) in the key set are skipped, as by [`crate::UrlSource`].
 pub struct DiscoverySource {
     issuer: String,
+    /// The issuer, parsed: the origin a plain-http `jwks_uri` must share.
+    issuer_url: Url,
     config_url: Url,
     client: HttpClient,
     jwks_uri: Mutex<Option<(Url, Instant)>>,
@@ -45,7 +51,13 @@ impl DiscoverySource {
         }
         let config = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
         let config_url = client.check_url(&config)?;
-        Ok(DiscoverySource { issuer: issuer.to_owned(), config_url, client, jwks_uri: Mutex::new(None) })
+        Ok(DiscoverySource {
+            issuer: issuer.to_owned(),
+            issuer_url: parsed,
+            config_url,
+            client,
+            jwks_uri: Mutex::new(None),
+        })
     }
 
     /// The configured issuer.
@@ -54,12 +66,12 @@ impl DiscoverySource {
     }
 
     fn cached(&self) -> Option<Url> {
-        let guard = self.jwks_uri.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = lock(&self.jwks_uri);
         guard.as_ref().filter(|(_, at)| at.elapsed() < DISCOVERY_TTL).map(|(url, _)| url.clone())
     }
 
     fn remember(&self, url: Option<Url>) {
-        let mut guard = self.jwks_uri.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = lock(&self.jwks_uri);
         *guard = url.map(|u| (u, Instant::now()));
     }
 
@@ -72,8 +84,25 @@ impl DiscoverySource {
             return Err(JwksError::IssuerMismatch { expected: self.issuer.clone(), found: meta.issuer });
         }
         let url = self.client.check_url(&meta.jwks_uri)?;
+        self.check_discovered(&url)?;
         self.remember(Some(url.clone()));
         Ok(url)
+    }
+
+    /// A `jwks_uri` learned from the (remote) discovery document must be `https`: the
+    /// exceptions for plain http that hold for URLs the operator configured (loopback,
+    /// [`HttpClient::allow_insecure_http`]) would otherwise let whoever serves the
+    /// document point the fetch at any local service over plain http. Plain http is
+    /// accepted only on the very origin of an issuer that is itself plain http (a local
+    /// or sidecar identity provider the operator configured).
+    fn check_discovered(&self, url: &Url) -> Result<(), JwksError> {
+        if url.scheme() == "https" || (self.issuer_url.scheme() == "http" && same_origin(&self.issuer_url, url)) {
+            return Ok(());
+        }
+        Err(JwksError::InsecureUrl(format!(
+            "discovered jwks_uri {}: must be https (plain http only on the origin of a plain-http issuer)",
+            redact(url)
+        )))
     }
 
     async fn load(&self) -> Result<Fetched, JwksError> {

@@ -169,7 +169,17 @@ pub(crate) fn parse_public_jwks(body: &[u8]) -> Result<Fetched, JwksError> {
 }
 
 /// Checks a JSON document with core's strict rules (no duplicate members, bounded depth).
+/// The reason is worded for operators: the error's own message is the client-facing one
+/// of a malformed access token.
 #[cfg(feature = "http")]
 pub(crate) fn strict_json(body: &[u8]) -> Result<(), String> {
-    tokengate_core::check_strict(body).map_err(|e| e.to_string())
+    use tokengate_core::ErrorKind;
+    tokengate_core::check_strict(body).map_err(|e| {
+        match e.kind() {
+            ErrorKind::DuplicateMember => "duplicate member name",
+            ErrorKind::NestingTooDeep => "nesting too deep",
+            _ => "not valid JSON",
+        }
+        .to_owned()
+    })
 }

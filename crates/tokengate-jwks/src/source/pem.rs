@@ -8,6 +8,7 @@ use tokengate_core::{Algorithm, Key, KeySet, SkippedKey};
 
 use super::{FetchFuture, Fetched, KeySource};
 use crate::JwksError;
+use crate::sync::lock;
 
 /// The default interval at which files are checked for changes: 30 s.
 pub const DEFAULT_PEM_POLL_INTERVAL: Duration = Duration::from_secs(30);
@@ -114,7 +115,7 @@ impl PemSource {
     fn load(&self) -> Result<Fetched, JwksError> {
         let files = self.files()?;
         let stamps = self.stamps(&files)?;
-        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut last = lock(&self.last);
         if let Some((seen, fetched)) = last.as_ref()
             && *seen == stamps
         {

@@ -105,6 +105,10 @@ struct ServerState {
     real: String,
     issuer: String,
     port: u16,
+    /// The `jwks_uri` the discovery document names, when not this server's `/jwks`.
+    jwks_uri: Option<String>,
+    /// The whole discovery document, when set.
+    discovery: Option<String>,
 }
 
 /// A JWKS and discovery server on 127.0.0.1 (random port), stopped when dropped.
@@ -131,6 +135,8 @@ impl Server {
             real: jwks,
             issuer: format!("http://{addr}"),
             port: addr.port(),
+            jwks_uri: None,
+            discovery: None,
         }));
         let hits = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
@@ -170,6 +176,16 @@ impl Server {
         self.state.lock().unwrap().issuer = issuer.to_owned();
     }
 
+    /// The `jwks_uri` the discovery document names.
+    pub fn set_jwks_uri(&self, uri: &str) {
+        self.state.lock().unwrap().jwks_uri = Some(uri.to_owned());
+    }
+
+    /// The discovery document, verbatim.
+    pub fn set_discovery_document(&self, body: &str) {
+        self.state.lock().unwrap().discovery = Some(body.to_owned());
+    }
+
     /// Requests to `/jwks` so far.
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
@@ -185,14 +201,15 @@ type AppState = (Arc<Mutex<ServerState>>, Arc<AtomicUsize>, Arc<AtomicUsize>);
 
 async fn handle(State((state, hits, requests)): State<AppState>, uri: Uri) -> Response {
     requests.fetch_add(1, Ordering::SeqCst);
-    let (mode, real, issuer, port) = {
+    let (mode, real, issuer, port, jwks_uri, discovery) = {
         let s = state.lock().unwrap();
-        (s.mode.clone(), s.real.clone(), s.issuer.clone(), s.port)
+        (s.mode.clone(), s.real.clone(), s.issuer.clone(), s.port, s.jwks_uri.clone(), s.discovery.clone())
     };
     match uri.path() {
         "/.well-known/openid-configuration" => {
-            let doc = json!({"issuer": issuer, "jwks_uri": format!("http://127.0.0.1:{port}/jwks")});
-            ([(header::CONTENT_TYPE, "application/json")], doc.to_string()).into_response()
+            let jwks_uri = jwks_uri.unwrap_or_else(|| format!("http://127.0.0.1:{port}/jwks"));
+            let doc = discovery.unwrap_or_else(|| json!({"issuer": issuer, "jwks_uri": jwks_uri}).to_string());
+            ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
         }
         "/jwks-real" => real.into_response(),
         "/jwks" => {
