@@ -126,7 +126,9 @@ mod record {
     pub(crate) struct Handles {
         ok_duration: OnceLock<Histogram>,
         refused_duration: OnceLock<Histogram>,
+        #[cfg(feature = "cache")]
         cache_hit: OnceLock<Counter>,
+        #[cfg(feature = "cache")]
         cache_miss: OnceLock<Counter>,
         revocation_ok: OnceLock<Counter>,
         accepted: RwLock<Vec<(&'static str, Box<str>, Counter)>>,
