@@ -68,6 +68,8 @@
 mod claims;
 #[cfg(feature = "rate-limit")]
 mod client_key;
+#[cfg(feature = "health")]
+pub mod health;
 mod rejection;
 mod token;
 

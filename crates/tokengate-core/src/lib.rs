@@ -39,6 +39,7 @@ mod jws;
 mod key;
 mod key_set;
 pub mod manual;
+pub mod readiness;
 pub mod redact;
 pub mod unchecked;
 mod verified;

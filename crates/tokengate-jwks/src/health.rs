@@ -106,17 +106,20 @@ impl Shared {
         } else {
             rate
         };
+        let key_set_age = now.saturating_duration_since(state.last_success_at);
+        let serving_stale = state.consecutive_failures > 0 && !unavailable;
+        crate::metrics::state(&shared.name, key_set_age, serving_stale);
         Health {
             source: shared.name.clone(),
             issuer: shared.issuer.as_deref().map(str::to_owned),
             key_count: current.keys.len(),
             generation: current.keys.generation(),
-            key_set_age: now.saturating_duration_since(state.last_success_at),
+            key_set_age,
             last_success: state.last_success,
             last_failure: state.last_failure,
             last_error: state.last_error.clone(),
             consecutive_failures: state.consecutive_failures,
-            serving_stale: state.consecutive_failures > 0 && !unavailable,
+            serving_stale,
             unavailable,
             unknown_kid_total: total,
             unknown_kid_rate: rate,

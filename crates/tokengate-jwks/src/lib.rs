@@ -55,6 +55,8 @@ mod fetch;
 mod health;
 mod issuers;
 mod log;
+pub mod metrics;
+mod readiness;
 mod refresh;
 mod retry;
 mod source;

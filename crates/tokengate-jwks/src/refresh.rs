@@ -125,6 +125,7 @@ async fn fetch_once(shared: &Shared, schedule: &mut Schedule) -> Result<(), Jwks
         shared.apply(f, next.stale_at)?;
         Ok(next)
     });
+    crate::metrics::fetch(&shared.name, result.is_ok());
     let mut health = lock(&shared.health);
     match result {
         Ok(next) => {
@@ -135,6 +136,7 @@ async fn fetch_once(shared: &Shared, schedule: &mut Schedule) -> Result<(), Jwks
             health.last_success = Some(SystemTime::now());
             health.last_success_at = now;
             *schedule = next;
+            crate::metrics::state(&shared.name, Duration::ZERO, false);
             Ok(())
         }
         Err(error) => {
@@ -146,6 +148,7 @@ async fn fetch_once(shared: &Shared, schedule: &mut Schedule) -> Result<(), Jwks
             tracing::warn!(source = %shared.name, %error, failures = health.consecutive_failures,
                 serving_stale_for = ?stale_for, "key fetch failed; serving the last good keys");
             drop(health);
+            crate::metrics::state(&shared.name, stale_for, true);
             if schedule.past_stale(now) {
                 schedule.expired = true;
                 shared.mark_unavailable();

@@ -112,6 +112,8 @@ where
             Ok(()) => ResponseFuture { kind: Kind::Inner { future: self.inner.call(request) } },
             Err(denial) => {
                 tracing::debug!(policy = denial.policy(), kind = %denial.kind(), "tokengate policy: denied");
+                #[cfg(feature = "metrics")]
+                ::metrics::counter!(crate::POLICY_DENIALS, "policy" => denial.policy()).increment(1);
                 ResponseFuture::ready(self.response.respond(&denial))
             }
         }

@@ -90,3 +90,7 @@ pub mod reasons {
     pub use crate::tenant::{NO_TENANT, UNKNOWN_TENANT, WRONG_ISSUER};
     pub use crate::zero_trust::{MISSING_AMR, TOO_OLD, TOO_OLD_AND_WRONG_ACR, UNBOUND, WRONG_ACR};
 }
+
+/// The counter of denials by [`PolicyLayer`] (feature `metrics`, through the `metrics`
+/// facade), labelled `policy` with the denying policy's static name (bounded).
+pub const POLICY_DENIALS: &str = "tokengate_policy_denials_total";

@@ -77,6 +77,7 @@ pub(crate) struct Inner {
     pub(crate) remote: Option<Arc<dyn RemoteVerifier>>,
     pub(crate) remote_after_local: Option<Arc<dyn RemoteVerifier>>,
     pub(crate) record_subject: bool,
+    pub(crate) metrics: Arc<crate::metrics::Handles>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -332,6 +333,7 @@ impl Authenticator {
                 remote: None,
                 remote_after_local: None,
                 record_subject: false,
+                metrics: Arc::default(),
             },
         }
     }
@@ -357,6 +359,27 @@ impl Authenticator {
     /// Answers [`Authentication::Done`] when no waiting is needed, else
     /// [`Authentication::Pending`] with a `Send + 'static` future.
     pub fn authenticate_from(&self, token: &str, source: &str) -> Authentication {
+        let start = crate::metrics::start();
+        match self.authenticate_unmeasured(token, source) {
+            Authentication::Done(result) => {
+                self.inner.metrics.verification(&result, start);
+                Authentication::Done(result)
+            }
+            #[cfg(not(feature = "metrics"))]
+            pending @ Authentication::Pending(_) => pending,
+            #[cfg(feature = "metrics")]
+            Authentication::Pending(future) => {
+                let metrics = Arc::clone(&self.inner.metrics);
+                Authentication::Pending(PendingAuthentication::new(async move {
+                    let result = future.await;
+                    metrics.verification(&result, start);
+                    result
+                }))
+            }
+        }
+    }
+
+    fn authenticate_unmeasured(&self, token: &str, source: &str) -> Authentication {
         let span = tracing::debug_span!(
             "tokengate.verify",
             source,
@@ -378,12 +401,14 @@ impl Authenticator {
         }
 
         #[cfg(feature = "cache")]
-        if let Some(cache) = &self.inner.cache
-            && let Some(verified) = cache.get(token, &self.inner.verifiers)
-        {
-            self.record_accepted(&span, &verified, "cached");
-            drop(entered);
-            return self.after_local(verified, token, source, span);
+        if let Some(cache) = &self.inner.cache {
+            let hit = cache.get(token, &self.inner.verifiers);
+            self.inner.metrics.cache(hit.is_some());
+            if let Some(verified) = hit {
+                self.record_accepted(&span, &verified, "cached");
+                drop(entered);
+                return self.after_local(verified, token, source, span);
+            }
         }
 
         let mut errors = Vec::new();
@@ -484,7 +509,9 @@ impl Authenticator {
 
     fn check_revocation(&self, span: &Span, source: &str, verified: &Verified) -> Result<(), AuthError> {
         let Some(revocation) = &self.inner.revocation else { return Ok(()) };
-        revocation.check(verified).inspect_err(|error| {
+        let result = revocation.check(verified);
+        self.inner.metrics.revocation(&result);
+        result.inspect_err(|error| {
             let _entered = span.enter();
             log_refusal(span, source, error, &Stage("revocation", error));
         })

@@ -72,6 +72,7 @@ pub mod authenticator;
 pub mod cache;
 pub mod denial;
 pub mod metadata;
+pub mod metrics;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
 pub mod response;

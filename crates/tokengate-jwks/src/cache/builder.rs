@@ -140,7 +140,9 @@ impl JwksCacheBuilder {
         self.config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| JwksError::NoRuntime)?;
         let name = self.source.describe();
-        let fetched = fetch_from(&*self.source, self.config.fetch_timeout).await?;
+        let fetched = fetch_from(&*self.source, self.config.fetch_timeout).await;
+        crate::metrics::fetch(&name, fetched.is_ok());
+        let fetched = fetched?;
         let issuer: Option<Arc<str>> = self.issuer.map(Arc::from);
         let mut control = Control { denied: self.denied.into_iter().collect(), ..Control::default() };
         let keys = publish::prepare(&name, issuer.as_deref(), &control.denied, fetched.keys.clone(), &fetched)?;

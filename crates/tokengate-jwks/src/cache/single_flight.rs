@@ -108,6 +108,7 @@ impl Shared {
             }
             if !in_flight {
                 control.last_unknown_refresh = Some(now);
+                crate::metrics::unknown_kid_refresh(&shared.name);
                 tracing::debug!(source = %shared.name, kid = ?for_log(kid), "unknown kid: refreshing");
             }
             let seq = shared.join(&mut control);

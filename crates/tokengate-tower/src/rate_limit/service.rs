@@ -77,6 +77,7 @@ where
         {
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             tracing::debug!(client = %client, retry_after = secs, "tokengate: request refused: too many failures");
+            crate::metrics::failure_limit_refusal();
             let error = AuthError::new(ErrorKind::RateLimited).retry_after(secs.max(1));
             let rejection = Rejection::new(error, self.config.challenge.clone());
             let mut response = self.config.on_rejection.on_rejection(&rejection);
