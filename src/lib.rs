@@ -39,6 +39,11 @@ pub use tokengate_policy as policy;
 #[cfg(feature = "issuer")]
 pub use tokengate_issuer as issuer;
 
+/// OpenID Connect: ID token rules (`IdTokenValidator`) and self-issued ID tokens
+/// (`SelfIssuedValidator`).
+#[cfg(feature = "oidc")]
+pub use tokengate_oidc as oidc;
+
 /// The names most programs need.
 pub mod prelude {
     #[cfg(feature = "axum")]
