@@ -28,6 +28,10 @@
 //! | `TOKENGATE_TYP` | the required header `typ`, e.g. `at+jwt` | none |
 //! | `TOKENGATE_BIND` | the listen address | `127.0.0.1:3000` |
 //! | `TOKENGATE_EXPOSE_DEV_ISSUER` | `1` serves the dev issuer on a non-loopback address | `0` (refused) |
+//! | `TOKENGATE_CLIENT_ID`, `TOKENGATE_CLIENT_SECRET` | the API's client credentials (with `TOKENGATE_ISSUER`): tokens that are not JWTs are introspected (RFC 7662, `client_secret_basic`) | off |
+//! | `TOKENGATE_INTROSPECTION_URL` | the introspection endpoint, instead of the discovered `introspection_endpoint` | from discovery |
+//! | `TOKENGATE_INTROSPECTION_CACHE_SECS` | how long an introspection answer is cached at most | `60` |
+//! | `TOKENGATE_INTROSPECT_JWTS` | `1`: zero trust, JWTs verified locally are introspected too | `0` |
 //!
 //! The router is built by [`start`], which the integration tests in `tests/quickstart.rs`
 //! serve on `127.0.0.1:0`.
@@ -36,6 +40,7 @@
 use std::convert::Infallible;
 use std::error::Error;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Request};
@@ -47,8 +52,9 @@ use serde_json::{Value, json};
 use tokengate::axum::{AuthRejection, Claims, VerifiedToken};
 use tokengate::core::{ASYMMETRIC_ALGORITHMS, parse_algorithm};
 use tokengate::jwks::JwksCache;
-use tokengate::tower::JwtAuthLayer;
+use tokengate::tower::{Authenticator, JwtAuthLayer};
 use tokengate::{Algorithm, Verifier};
+use tokengate_introspection::{ClientAuth, Introspector};
 use tokengate_issuer::DevIssuer;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -80,6 +86,51 @@ pub(crate) struct Config {
     /// `TOKENGATE_EXPOSE_DEV_ISSUER=1`: serve the embedded dev issuer (which mints a token
     /// for anyone who asks) on a non-loopback address. Off by default.
     pub(crate) expose_dev_issuer: bool,
+    /// `TOKENGATE_CLIENT_ID` + `TOKENGATE_CLIENT_SECRET`: opaque tokens introspected.
+    pub(crate) introspection: Option<Introspection>,
+}
+
+/// Introspection of tokens that are not JWTs (RFC 7662), at the issuer's endpoint.
+#[derive(Clone, Debug)]
+pub(crate) struct Introspection {
+    /// `TOKENGATE_CLIENT_ID`.
+    pub(crate) client_id: String,
+    /// `TOKENGATE_CLIENT_SECRET` (sent with `client_secret_basic`).
+    pub(crate) client_secret: String,
+    /// `TOKENGATE_INTROSPECTION_URL`: instead of the discovered `introspection_endpoint`.
+    pub(crate) url: Option<String>,
+    /// `TOKENGATE_INTROSPECTION_CACHE_SECS` (default 60).
+    pub(crate) cache: Duration,
+    /// `TOKENGATE_INTROSPECT_JWTS=1`: zero trust, JWTs are introspected too.
+    pub(crate) jwts: bool,
+}
+
+impl Introspection {
+    fn from_vars(var: &impl Fn(&str) -> Option<String>, issuer: bool) -> Result<Option<Introspection>, String> {
+        let (client_id, client_secret) = match (var("TOKENGATE_CLIENT_ID"), var("TOKENGATE_CLIENT_SECRET")) {
+            (Some(id), Some(secret)) if issuer => (id, secret),
+            (Some(_), Some(_)) => return Err("TOKENGATE_CLIENT_ID needs TOKENGATE_ISSUER".into()),
+            (None, None) => {
+                return match ["TOKENGATE_INTROSPECTION_URL", "TOKENGATE_INTROSPECT_JWTS"]
+                    .into_iter()
+                    .find(|n| var(n).is_some())
+                {
+                    Some(name) => Err(format!("{name} needs TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET")),
+                    None => Ok(None),
+                };
+            }
+            _ => return Err("TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET go together".into()),
+        };
+        let secs = var("TOKENGATE_INTROSPECTION_CACHE_SECS").map_or(Ok(60), |v| v.parse::<u64>());
+        let secs = secs.map_err(|_| "TOKENGATE_INTROSPECTION_CACHE_SECS must be a number of seconds".to_owned())?;
+        let jwts = match var("TOKENGATE_INTROSPECT_JWTS").as_deref() {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(other) => return Err(format!("TOKENGATE_INTROSPECT_JWTS must be 0 or 1, not {other:?}")),
+        };
+        let url = var("TOKENGATE_INTROSPECTION_URL");
+        Ok(Some(Introspection { client_id, client_secret, url, cache: Duration::from_secs(secs), jwts }))
+    }
 }
 
 impl Config {
@@ -92,6 +143,7 @@ impl Config {
             algorithms: vec![Algorithm::ES256],
             typ: None,
             expose_dev_issuer: false,
+            introspection: None,
         }
     }
 
@@ -134,7 +186,16 @@ impl Config {
             Some("1") => true,
             Some(other) => return Err(format!("TOKENGATE_EXPOSE_DEV_ISSUER must be 0 or 1, not {other:?}")),
         };
-        Ok(Config { issuer, jwks_url, audience, algorithms, typ: var("TOKENGATE_TYP"), expose_dev_issuer })
+        let introspection = Introspection::from_vars(&var, issuer.is_some())?;
+        Ok(Config {
+            issuer,
+            jwks_url,
+            audience,
+            algorithms,
+            typ: var("TOKENGATE_TYP"),
+            expose_dev_issuer,
+            introspection,
+        })
     }
 }
 
@@ -214,17 +275,31 @@ async fn load_api(config: &Config, issuer: &str) -> Result<Router, BoxError> {
     if let Some(typ) = &config.typ {
         verifier = verifier.typ(typ.clone());
     }
-    Ok(api_router(verifier.build()?))
+    let mut auth = Authenticator::builder(verifier.build()?);
+    if let Some(remote) = &config.introspection {
+        let mut introspector = Introspector::builder(issuer, config.audience.clone())
+            .client_auth(ClientAuth::secret_basic(remote.client_id.clone(), remote.client_secret.clone()))
+            .cache_ttl(remote.cache);
+        if let Some(url) = &remote.url {
+            introspector = introspector.endpoint(url.clone());
+        }
+        let introspector = introspector.build().await?;
+        if remote.jwts {
+            auth = auth.remote_after_local(introspector.zero_trust());
+        }
+        auth = auth.remote(introspector);
+    }
+    Ok(api_router(auth.build()))
 }
 
 /// The protected API. Authentication is a `route_layer`, so an unknown path stays a 404
 /// instead of turning into a 401, and `/public` is merged in without it.
-pub(crate) fn api_router(verifier: Verifier) -> Router {
+pub(crate) fn api_router(auth: Authenticator) -> Router {
     let protected = Router::new()
         .route("/me", get(me))
         .route("/admin", get(admin))
         .route("/tenants/{tenant}/orders", get(tenant_orders))
-        .route_layer(JwtAuthLayer::new(verifier).realm(REALM));
+        .route_layer(JwtAuthLayer::from_authenticator(auth).realm(REALM));
     Router::new().route("/public", get(public)).merge(protected)
 }
 

@@ -10,6 +10,9 @@
 //! | `tower` | `tower`: `Authenticator`, `JwtAuthLayer`, token sources, RFC 6750 / RFC 9457 responses | yes |
 //! | `axum` | `axum`: `Claims<T>`, `Option<Claims<T>>`, `VerifiedToken` | yes |
 //! | `issuer` | `issuer`: signers, minting, a JWKS endpoint, the dev-only issuer | no |
+//! | `introspection` | `introspection`: an RFC 7662 client (opaque tokens, zero trust) | no |
+//! | `tonic` | `tonic`: the gRPC layer, `tonic::Status` mapping, per-method policies, token providers | no |
+//! | `client-credentials` | `tonic::client::ClientCredentials` (OAuth 2.0 client credentials) | no |
 //!
 //! `cargo run --example quickstart` starts a protected API with an embedded dev issuer
 //! and prints the curl commands to try it.
@@ -43,6 +46,13 @@ pub use tokengate_issuer as issuer;
 /// (`SelfIssuedValidator`).
 #[cfg(feature = "oidc")]
 pub use tokengate_oidc as oidc;
+/// An RFC 7662 introspection client: opaque tokens and zero trust (`tokengate-introspection`).
+#[cfg(feature = "introspection")]
+pub use tokengate_introspection as introspection;
+/// gRPC: the tonic server layer, `tonic::Status` mapping, per-method policies, streams cut
+/// at token expiry or revocation, token providers for clients (`tokengate-tonic`).
+#[cfg(feature = "tonic")]
+pub use tokengate_tonic as tonic;
 
 /// The names most programs need.
 pub mod prelude {
