@@ -42,13 +42,13 @@ pub use tokengate_policy as policy;
 #[cfg(feature = "issuer")]
 pub use tokengate_issuer as issuer;
 
+/// An RFC 7662 introspection client: opaque tokens and zero trust (`tokengate-introspection`).
+#[cfg(feature = "introspection")]
+pub use tokengate_introspection as introspection;
 /// OpenID Connect: ID token rules (`IdTokenValidator`) and self-issued ID tokens
 /// (`SelfIssuedValidator`).
 #[cfg(feature = "oidc")]
 pub use tokengate_oidc as oidc;
-/// An RFC 7662 introspection client: opaque tokens and zero trust (`tokengate-introspection`).
-#[cfg(feature = "introspection")]
-pub use tokengate_introspection as introspection;
 /// gRPC: the tonic server layer, `tonic::Status` mapping, per-method policies, streams cut
 /// at token expiry or revocation, token providers for clients (`tokengate-tonic`).
 #[cfg(feature = "tonic")]
