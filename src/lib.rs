@@ -68,6 +68,10 @@ pub use tokengate_cwt as cwt;
 /// An RFC 7662 introspection client: opaque tokens and zero trust (`tokengate-introspection`).
 #[cfg(feature = "introspection")]
 pub use tokengate_introspection as introspection;
+/// OpenID Connect: ID token rules (`IdTokenValidator`) and self-issued ID tokens
+/// (`SelfIssuedValidator`).
+#[cfg(feature = "oidc")]
+pub use tokengate_oidc as oidc;
 /// gRPC: the tonic server layer, `tonic::Status` mapping, per-method policies, streams cut
 /// at token expiry or revocation, token providers for clients (`tokengate-tonic`).
 #[cfg(feature = "tonic")]
