@@ -641,6 +641,7 @@ async fn audit_events_name_kids_and_algorithms_but_no_key_material() {
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
     audited_scenario(secret).await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

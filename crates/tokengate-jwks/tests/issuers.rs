@@ -474,6 +474,7 @@ async fn unverified_issuers_cannot_forge_log_lines() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
     attempts().await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

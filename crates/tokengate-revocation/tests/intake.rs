@@ -22,7 +22,7 @@ fn set_receiver(store: impl RevocationStore) -> Router {
 }
 
 fn logout_receiver(store: impl RevocationStore) -> Router {
-    let verifier = verifier(ALG).require(["iat", "exp"]).build().unwrap();
+    let verifier = verifier(ALG).typ("logout+jwt").require(["iat", "exp"]).build().unwrap();
     LogoutReceiver::new(verifier, store).router("/oidc/backchannel-logout")
 }
 
@@ -323,6 +323,9 @@ async fn refusals_and_receipts_are_logged_without_the_token() {
     let logs = Logs::default();
     let subscriber = tracing_subscriber::fmt().with_writer(logs.clone()).with_max_level(tracing::Level::DEBUG).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Another test thread may have registered the intake's call sites (and cached their
+    // interest) while this subscriber was being installed: recompute it with ours in place.
+    tracing::callsite::rebuild_interest_cache();
     let store = MemoryStore::new();
     let sets = set_receiver(store.clone());
     let logouts = logout_receiver(store.clone());

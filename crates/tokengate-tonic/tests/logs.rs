@@ -38,6 +38,7 @@ async fn no_token_text_in_any_log_line() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
 
     let store = SwitchStore::default();
     let methods = MethodMap::new().method("/tokengate.example.v1.Orders/*", Scope::all_of(["orders:read"])).unwrap();
