@@ -229,10 +229,7 @@ fn other_jwt_types_are_refused() {
         let err = validator().validate_loaded(&mint_with(&header, &claims()), &expected()).unwrap_err();
         // The core verifier refuses every `*+jwt` type but `at+jwt` before the ID token
         // rules run (issue 7 item 14): the exact error is its InvalidType.
-        assert!(
-            matches!(&err, OidcError::Token(e) if e.kind() == ErrorKind::InvalidType),
-            "{typ}: {err:?}"
-        );
+        assert!(matches!(&err, OidcError::Token(e) if e.kind() == ErrorKind::InvalidType), "{typ}: {err:?}");
     }
 }
 
