@@ -2,7 +2,7 @@
 //!
 //! - `GET /healthz`: liveness, always `200 {"status":"ok"}` while the process answers;
 //! - `GET /readyz`: readiness, `200 {"ready":true,"checks":[...]}` when every
-//!   [`ReadinessCheck`] passes, else `503` with the same body naming what is not ready
+//!   [`ReadinessCheck`](tokengate_core::readiness::ReadinessCheck) passes, else `503` with the same body naming what is not ready
 //!   (`{"name": ..., "ready": false, "reason": ...}`).
 //!
 //! Mount it where the application serves operations endpoints (not on the public API);

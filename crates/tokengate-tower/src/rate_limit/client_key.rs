@@ -16,8 +16,8 @@ pub struct ClientAddr(pub SocketAddr);
 /// every `Fn(&RequestHead<'_>) -> Option<IpAddr> + Clone + Send + Sync + 'static`.
 pub trait ClientKey: Clone + Send + Sync + 'static {
     /// The client's address, or `None` when unknown (the request is then not limited,
-    /// unless the layer was told to [`limit_unidentified`](FailureRateLimitLayer::limit_unidentified);
-    /// see the [module docs](self)).
+    /// unless the layer was told to [`limit_unidentified`](super::FailureRateLimitLayer::limit_unidentified);
+    /// see the [module docs](super)).
     fn client_ip(&self, request: &RequestHead<'_>) -> Option<IpAddr>;
 }
 
