@@ -189,7 +189,7 @@ mod imp {
                 return false;
             }
             let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
-            let key = jsonwebtoken::EncodingKey::from_secret(secret);
+            let Ok(key) = jsonwebtoken::EncodingKey::from_secret(secret) else { return false };
             let Ok(signer) = (provider.signer_factory)(&self.alg, &key) else { return false };
             let Ok(full) = signer.try_sign(message) else { return false };
             full.get(..tag.len())
