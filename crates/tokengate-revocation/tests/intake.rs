@@ -322,10 +322,10 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
 async fn refusals_and_receipts_are_logged_without_the_token() {
     let logs = Logs::default();
     let subscriber = tracing_subscriber::fmt().with_writer(logs.clone()).with_max_level(tracing::Level::DEBUG).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Another test thread may have registered the intake's call sites (and cached their
-    // interest) while this subscriber was being installed: recompute it with ours in place.
-    tracing::callsite::rebuild_interest_cache();
+    // Global, not per-thread: a per-thread subscriber races with tracing's callsite interest
+    // cache when another test thread registers the intake's call sites first. This is the
+    // only test of this binary that installs a subscriber.
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
     let store = MemoryStore::new();
     let sets = set_receiver(store.clone());
     let logouts = logout_receiver(store.clone());
